@@ -1,0 +1,1 @@
+"""Framework adapters: one module per framework, numpy samples out, no statistics."""

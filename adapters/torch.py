@@ -1,0 +1,92 @@
+"""PyTorch adapter: samples ``torch.nn`` layer parameters and ``torch.nn.init`` functions."""
+
+from __future__ import annotations
+
+import operator
+from functools import reduce
+
+import ml_dtypes
+import numpy as np
+import torch
+
+from initspec.adapter import Adapter, SampleRequest, Unsupported
+from initspec.adapters._common import accepted_kwargs, call_repr, is_unsupported_error
+
+_INIT_PREFIX = "nn.init."
+
+
+class TorchAdapter(Adapter):
+    name = "torch"
+    spec = "torch"
+
+    def version(self) -> str:
+        return torch.__version__.split("+")[0]
+
+    def devices(self) -> list[str]:
+        devices = ["cpu"]
+        if torch.cuda.is_available():
+            devices.append("cuda")
+        if torch.backends.mps.is_available():
+            devices.append("mps")
+        return devices
+
+    def sample(self, request: SampleRequest) -> np.ndarray:
+        dtype = getattr(torch, request.dtype)
+        torch.manual_seed(request.seed)  # seeds every device's generator
+        draw = self._initializer if request.target.startswith(_INIT_PREFIX) else self._layer
+        try:
+            with torch.no_grad():
+                first = draw(request, dtype)
+                out = np.empty((request.count, *np.shape(first)), dtype=first.dtype)
+                out[0] = first
+                for i in range(1, request.count):
+                    out[i] = draw(request, dtype)
+        except (RuntimeError, NotImplementedError, TypeError, ValueError) as exc:
+            if is_unsupported_error(exc):
+                raise Unsupported(str(exc).splitlines()[0]) from None
+            raise
+        return out
+
+    def _initializer(self, request: SampleRequest, dtype: torch.dtype) -> np.ndarray:
+        fn = getattr(torch.nn.init, request.target.removeprefix(_INIT_PREFIX))
+        if request.target == "nn.init.calculate_gain":
+            return np.asarray(fn(**accepted_kwargs(fn, request.kwargs)), dtype=np.float64)
+        tensor = torch.empty(request.shape, dtype=dtype, device=request.device)
+        result = fn(tensor, **accepted_kwargs(fn, request.kwargs))
+        return _to_numpy(result if isinstance(result, torch.Tensor) else tensor)
+
+    def _layer(self, request: SampleRequest, dtype: torch.dtype) -> np.ndarray:
+        cls = _resolve(request.target)
+        module = cls(**accepted_kwargs(cls, request.kwargs), device=request.device, dtype=dtype)
+        return _to_numpy(operator.attrgetter(request.param)(module))
+
+    def reproducer(self, request: SampleRequest) -> str:
+        dtype = f"torch.{request.dtype}"
+        lines = ["import torch", f"torch.manual_seed({request.seed})"]
+        if request.target == "nn.init.calculate_gain":
+            fn = torch.nn.init.calculate_gain
+            lines.append("x = " + call_repr("torch.nn.init.calculate_gain", accepted_kwargs(fn, request.kwargs)))
+        elif request.target.startswith(_INIT_PREFIX):
+            fn = getattr(torch.nn.init, request.target.removeprefix(_INIT_PREFIX))
+            lines.append(f"x = torch.empty({request.shape}, dtype={dtype}, "
+                         f"device={request.device!r})")
+            lines.append(call_repr(f"torch.{request.target}",
+                                   accepted_kwargs(fn, request.kwargs), "x"))
+        else:
+            cls = _resolve(request.target)
+            lines.append("m = " + call_repr(f"torch.{request.target}",
+                                            accepted_kwargs(cls, request.kwargs),
+                                            f"device={request.device!r}", f"dtype={dtype}"))
+            lines.append(f"x = m.{request.param}  # 1 of {request.count} instances")
+        return "\n".join(lines)
+
+
+def _resolve(target: str):
+    return reduce(getattr, target.split("."), torch)
+
+
+def _to_numpy(tensor: torch.Tensor) -> np.ndarray:
+    tensor = tensor.detach().cpu()
+    if tensor.dtype == torch.bfloat16:  # numpy has no bfloat16: keep the bits, type them
+        return tensor.view(torch.int16).numpy().view(ml_dtypes.bfloat16)
+    return tensor.numpy()

@@ -1,0 +1,334 @@
+"""The checks: plain named functions from a sample and its reference to a :class:`CheckResult`.
+
+Stochastic checks (KS, mean, variance, tail and bound-mass counts) take their false-failure rate
+``alpha`` as an argument and report their p-value and the smallest deviation they detect with 99 %
+power (see :mod:`initspec.power`). Exact checks (shape, bounds, constants, orthogonality,
+sparsity and identity patterns) compare after rounding to the parameter's dtype and cannot fail by
+chance.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from initspec import power
+from initspec.distributions import (
+    DISCRETE_DTYPES,
+    DTYPES,
+    QUANTILE_GRID,
+    dtype_info,
+    quantile_grid,
+    round_to,
+)
+
+TAIL_SIGMAS = (3, 4, 5, 6)  # where KS is blind: 1-in-10^3 down to 1-in-10^9 events
+
+
+@dataclass
+class CheckResult:
+    name: str
+    passed: bool
+    message: str
+    p_value: float | None = None
+    alpha: float | None = None
+    min_detectable: str | None = None
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+class Sample:
+    """A sample reduced once for every check: sorted values and cumulative counts.
+
+    16-bit dtypes are counted by bit pattern (no sort); wider ones are sorted. Values are float64.
+    """
+
+    def __init__(self, x: np.ndarray, dtype: str):
+        x = np.asarray(x).ravel()
+        self.dtype = dtype
+        self.n = int(x.size)
+        if dtype in DISCRETE_DTYPES:
+            counts = np.bincount(x.view(np.uint16), minlength=1 << 16)
+            patterns = np.flatnonzero(counts).astype(np.uint16)
+            values = patterns.view(DTYPES[dtype]).astype(np.float64)
+            order = np.argsort(values, kind="stable")
+            self.values, self.counts = values[order], counts[patterns][order]
+            self._cum = np.concatenate(([0], np.cumsum(self.counts)))
+        else:
+            self.values = np.sort(x).astype(np.float64)
+            self.counts = None
+            self._cum = None
+
+    def _cum_at(self, index: np.ndarray | int):
+        return index if self._cum is None else self._cum[index]
+
+    def count_le(self, t):
+        return self._cum_at(np.searchsorted(self.values, t, side="right"))
+
+    def count_lt(self, t):
+        return self._cum_at(np.searchsorted(self.values, t, side="left"))
+
+    def count_eq(self, t: float) -> int:
+        return int(self.count_le(t) - self.count_lt(t))
+
+    def moment_about(self, center: float, order: int) -> float:
+        dev = (self.values - center) ** order
+        return float((dev if self.counts is None else dev * self.counts).sum() / self.n)
+
+    @property
+    def mean(self) -> float:
+        return self.moment_about(0.0, 1)
+
+    @property
+    def min(self) -> float:
+        return float(self.values[0])
+
+    @property
+    def max(self) -> float:
+        return float(self.values[-1])
+
+    def unique(self) -> np.ndarray:
+        return self.values if self.counts is not None else np.unique(self.values)
+
+
+def _is_discrete(ref) -> bool:
+    return isinstance(ref.dist, stats.rv_discrete)
+
+
+def _p_below(ref, x: float) -> float:
+    """P(X < x) for continuous and (rounded) discrete references alike."""
+    p = float(ref.cdf(x))
+    return p - float(ref.pmf(x)) if _is_discrete(ref) else p
+
+
+def _fmt_p(p: float) -> str:
+    return f"{p:.3g}"
+
+
+# --------------------------------------------------------------------------- exact checks
+
+
+def check_shape(shape: tuple[int, ...], expected: tuple[int, ...]) -> CheckResult:
+    ok = tuple(shape) == tuple(expected)
+    return CheckResult("shape", ok, f"shape {tuple(shape)}" + ("" if ok else
+                       f" != expected {tuple(expected)} (fan or layout mismatch)"),
+                       stats={"observed": list(shape), "expected": list(expected)})
+
+
+def check_finite(sample: Sample) -> CheckResult:
+    bad = int(sample.n - sample.count_le(np.inf) + sample.count_lt(-np.inf)) + int(
+        np.isnan(sample.values).sum() if sample.counts is None
+        else sample.counts[np.isnan(sample.values)].sum())
+    return CheckResult("finite", bad == 0, "all values finite" if bad == 0 else
+                       f"{bad} non-finite values (inf/nan)", stats={"non_finite": bad})
+
+
+def check_bounds(sample: Sample, low: float, high: float) -> CheckResult:
+    """min ≥ low and max ≤ high, both bounds rounded to the sample's dtype first."""
+    lo, hi = round_to(low, sample.dtype), round_to(high, sample.dtype)
+    below, above = int(sample.count_lt(lo)), int(sample.n - sample.count_le(hi))
+    ok = below == 0 and above == 0
+    msg = (f"min {sample.min:.9g} >= {lo:.9g}, max {sample.max:.9g} <= {hi:.9g}" if ok else
+           f"{below} values below {lo:.9g} (min {sample.min:.9g}), {above} above {hi:.9g} "
+           f"(max {sample.max:.9g}); bounds [{low:.9g}, {high:.9g}] rounded to {sample.dtype}")
+    return CheckResult("bounds", ok, msg, stats={"min": sample.min, "max": sample.max,
+                                                 "low": lo, "high": hi, "below": below,
+                                                 "above": above})
+
+
+def check_constant(x: np.ndarray, value: float, dtype: str | None) -> CheckResult:
+    """Every element equals ``value`` rounded to the dtype (within 2 ulp of float formula order)."""
+    x = np.asarray(x)
+    if x.dtype.kind in "iub":
+        expected, tol = float(value), 0.0
+    else:
+        dtype = dtype if dtype in DTYPES else x.dtype.name
+        expected = round_to(value, dtype) if dtype in DTYPES else float(value)
+        tol = 2 * float(dtype_info(dtype).eps) * abs(expected)
+    dev = np.abs(x.astype(np.float64) - expected)
+    bad = int((~(dev <= tol)).sum())
+    worst = float(x.ravel()[int(np.nanargmax(dev))]) if dev.size and bad else expected
+    msg = (f"all {x.size} values == {expected:.9g}" if bad == 0 else
+           f"{bad}/{x.size} values differ from {expected:.9g} (e.g. {worst:.9g})")
+    return CheckResult("constant", bad == 0, msg, stats={"expected": expected, "mismatches": bad})
+
+
+def check_orthogonal(x: np.ndarray, gain: float, dtype: str) -> CheckResult:
+    """Each instance, flattened to (rows, rest), has orthonormal rows or columns scaled by gain.
+
+    Tolerance: storing a gain-scaled orthonormal matrix in ``dtype`` perturbs each Gram entry by
+    at most ~2u·gain² (u = unit roundoff); Householder QR adds ~m·u. We allow gain²·4·m·u.
+    """
+    worst = 0.0
+    m = 1
+    for instance in np.asarray(x):
+        mat = instance.reshape(instance.shape[0], -1).astype(np.float64)
+        m = max(mat.shape)
+        gram = mat @ mat.T if mat.shape[0] <= mat.shape[1] else mat.T @ mat
+        worst = max(worst, float(np.abs(gram - gain**2 * np.eye(gram.shape[0])).max()))
+    tol = gain**2 * 4 * m * float(dtype_info(dtype).eps) / 2
+    ok = worst <= tol
+    return CheckResult("orthogonal", ok, f"max |QᵀQ - gain²·I| = {worst:.3g} "
+                       f"{'<=' if ok else '>'} {tol:.3g} (gain {gain:.6g}, {dtype})",
+                       stats={"max_error": worst, "tolerance": tol, "gain": gain})
+
+
+def identity_pattern(shape: tuple[int, ...], gain: float, groups: int) -> np.ndarray:
+    """gain·I for 2-D shapes; for (out, in, *kernel) a Dirac at the kernel centre per group."""
+    expected = np.zeros(shape)
+    out_per_group = shape[0] // groups
+    centre = tuple(k // 2 for k in shape[2:])
+    for g in range(groups):
+        for d in range(min(out_per_group, shape[1])):
+            expected[(g * out_per_group + d, d, *centre)] = gain
+    return expected
+
+
+def check_identity(x: np.ndarray, gain: float, groups: int, dtype: str) -> CheckResult:
+    x = np.asarray(x)
+    expected = identity_pattern(x.shape[1:], round_to(gain, dtype), groups)
+    bad = int((x.astype(np.float64) != expected[None]).sum())
+    return CheckResult("identity", bad == 0, f"{bad}/{x.size} elements differ from the "
+                       f"identity/Dirac pattern (gain {gain:.6g}, groups {groups})",
+                       stats={"mismatches": bad})
+
+
+def check_sparse_zeros(x: np.ndarray, sparsity: float) -> tuple[CheckResult, np.ndarray]:
+    """Each column of each instance has at least ceil(sparsity·rows) zeros.
+
+    Returns the check and the values left once exactly that many zeros per column are removed:
+    those must follow the non-zero distribution (which, rounded to float16, includes some zeros).
+    """
+    x = np.asarray(x)
+    rows = x.shape[1]
+    want = math.ceil(sparsity * rows)
+    zeros = (x == 0).sum(axis=1)  # per instance, per column
+    short = int((zeros < want).sum())
+    ok = short == 0
+    msg = (f"every column has >= {want} of {rows} zeros" if ok else
+           f"{short} columns have fewer than ceil({sparsity}·{rows}) = {want} zeros "
+           f"(min {int(zeros.min())})")
+    flat = x.reshape(-1)
+    rest = np.concatenate([flat[flat != 0], np.zeros(int(zeros.sum()) - want * zeros.size,
+                                                     dtype=x.dtype)])
+    return CheckResult("sparsity", ok, msg, stats={"zeros_per_column": want,
+                                                   "short_columns": short}), rest
+
+
+# --------------------------------------------------------------------------- stochastic checks
+
+
+def check_ks(sample: Sample, dist, ref, alpha: float) -> CheckResult:
+    """One-sample Kolmogorov–Smirnov test against the exact reference.
+
+    The statistic sup|F_n - F| is evaluated where it can be attained: for a rounded (discrete)
+    reference at each observed value and just below it, which is exact; for float32/float64 at the
+    2^16 - 1 quantiles of ``dist``, a lower bound on the exact D within 2^-16 (so the test is
+    conservative). That keeps the cost O(2^16 log n) instead of an O(n) cdf evaluation. The p-value
+    is scipy's Kolmogorov distribution, ``kstwobign.sf(D·sqrt(n))``; for a discrete reference it
+    is conservative.
+    """
+    n = sample.n
+    if _is_discrete(ref):
+        values = sample.unique()
+        cdf_at = ref.cdf(values)
+        cdf_before = cdf_at - ref.pmf(values)
+        d = max(np.abs(sample.count_le(values) / n - cdf_at).max(),
+                np.abs(sample.count_lt(values) / n - cdf_before).max())
+        grid = 0.0
+    else:
+        points, probs = quantile_grid(dist)
+        d = float(np.abs(sample.count_le(points) / n - probs).max())
+        grid = 1 / QUANTILE_GRID
+    p = float(stats.kstwobign.sf(d * math.sqrt(n)))
+    resolution = power.min_discrepancy_ks(n, alpha, grid=grid)
+    ok = p >= alpha
+    return CheckResult("ks", ok, f"KS D = {d:.3g}, p = {_fmt_p(p)} "
+                       f"({'>=' if ok else '<'} alpha {alpha:.2g}; n = {n})",
+                       p_value=p, alpha=alpha, min_detectable=f"D >= {resolution:.2g}",
+                       stats={"D": float(d), "n": n})
+
+
+def check_mean(sample: Sample, ref, alpha: float) -> CheckResult:
+    mu, sigma = float(ref.mean()), float(ref.std())
+    mean = sample.mean
+    z = (mean - mu) / (sigma / math.sqrt(sample.n))
+    p = float(2 * stats.norm.sf(abs(z)))
+    ok = p >= alpha
+    resolution = power.min_discrepancy_mean(sample.n, alpha)
+    return CheckResult("mean", ok, f"mean {mean:.4g} vs expected {mu:.4g} "
+                       f"(z = {z:.2f}, p = {_fmt_p(p)})", p_value=p, alpha=alpha,
+                       min_detectable=f"±{resolution:.2g}σ",
+                       stats={"observed": mean, "expected": mu, "z": z})
+
+
+def check_variance(sample: Sample, ref, alpha: float) -> CheckResult:
+    """Test Var = σ² with the statistic mean((x - μ)²), μ known.
+
+    Its exact variance is (μ4 - σ⁴)/n, with μ4 the null distribution's fourth central moment, so
+    the z-test has the designed size (CLT at n ≈ 10^6) — no ad-hoc tolerance.
+    """
+    mu, var = float(ref.mean()), float(ref.var())
+    kurtosis = float(ref.stats(moments="k")) + 3
+    observed = sample.moment_about(mu, 2)
+    se = var * math.sqrt((kurtosis - 1) / sample.n)
+    z = (observed - var) / se
+    p = float(2 * stats.norm.sf(abs(z)))
+    ok = p >= alpha
+    resolution = power.min_discrepancy_variance(sample.n, kurtosis, alpha)
+    ratio = observed / var
+    return CheckResult("variance", ok, f"variance {observed:.6g} vs expected {var:.6g} "
+                       f"(ratio {ratio:.4f}, z = {z:.2f}, p = {_fmt_p(p)})", p_value=p,
+                       alpha=alpha, min_detectable=f"±{100 * resolution:.2g}%",
+                       stats={"observed": observed, "expected": var, "ratio": ratio, "z": z})
+
+
+def tail_thresholds(dist) -> list[float]:
+    """The k·σ (k in TAIL_SIGMAS) whose two-sided tail has positive probability under dist."""
+    mu, sigma = float(dist.mean()), float(dist.std())
+    return [k for k in TAIL_SIGMAS
+            if float(dist.cdf(mu - k * sigma)) + float(dist.sf(mu + k * sigma)) > 0]
+
+
+def check_tail(sample: Sample, ref, k: float, alpha: float) -> CheckResult:
+    """Count of |x - μ| > k·σ against its exact binomial law (two-sided binomtest)."""
+    mu, sigma = float(ref.mean()), float(ref.std())
+    lo, hi = mu - k * sigma, mu + k * sigma
+    p0 = _p_below(ref, lo) + float(ref.sf(hi))
+    count = int(sample.count_lt(lo) + sample.n - sample.count_le(hi))
+    p = float(stats.binomtest(count, sample.n, p0).pvalue)
+    ok = p >= alpha
+    excess = power.min_excess_count(sample.n, p0, alpha)
+    return CheckResult(f"tail>{k}σ", ok, f"{count} values beyond ±{k}σ, expected "
+                       f"{sample.n * p0:.3g} (p = {_fmt_p(p)})", p_value=p, alpha=alpha,
+                       min_detectable=f"+{excess:.3g} values",
+                       stats={"observed": count, "expected": sample.n * p0})
+
+
+def cell_probability(dist, ref, value: float, dtype: str) -> float:
+    """P(a draw, rounded to dtype, equals ``value``) — exact for every dtype."""
+    if _is_discrete(ref):
+        return float(ref.pmf(value))
+    np_dtype = DTYPES[dtype]
+    v = np.asarray(value, dtype=np_dtype)
+    below = float(np.nextafter(v, np.asarray(-np.inf, dtype=np_dtype)))
+    above = float(np.nextafter(v, np.asarray(np.inf, dtype=np_dtype)))
+    return float(dist.cdf((value + above) / 2) - dist.cdf((value + below) / 2))
+
+
+def check_bound_mass(sample: Sample, dist, ref, bound: float, side: str,
+                     alpha: float) -> CheckResult:
+    """Count of values equal to a finite bound (rounded): catches clamping, which KS misses."""
+    value = round_to(bound, sample.dtype)
+    p0 = cell_probability(dist, ref, value, sample.dtype)
+    count = sample.count_eq(value)
+    p = float(stats.binomtest(count, sample.n, p0).pvalue) if p0 > 0 else float(count == 0)
+    ok = p >= alpha
+    excess = power.min_excess_count(sample.n, p0, alpha) if p0 > 0 else 1.0
+    return CheckResult(f"at-{side}-bound", ok, f"{count} values equal to the {side} bound "
+                       f"{value:.9g}, expected {sample.n * p0:.3g} (p = {_fmt_p(p)})",
+                       p_value=p, alpha=alpha, min_detectable=f"+{excess:.3g} values",
+                       stats={"observed": count, "expected": sample.n * p0})

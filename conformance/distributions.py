@@ -1,0 +1,131 @@
+"""Spec families as scipy.stats distributions, and what a parameter's dtype does to them.
+
+A float16/bfloat16 parameter cannot hold a continuous distribution: at n ≈ 10^6 its samples are
+visibly discrete. The reference for those dtypes is therefore the continuous distribution
+*rounded to the dtype* (round to nearest), built exactly as a ``scipy.stats.rv_discrete`` over the
+dtype's representable values, so the tests compare like with like instead of loosening α.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cache
+
+import ml_dtypes
+import numpy as np
+from scipy import stats
+
+FAMILY_PARAMS: dict[str, tuple[str, ...]] = {
+    "uniform": ("low", "high"),
+    "normal": ("mean", "std"),
+    "truncnorm": ("mean", "std", "a", "b"),
+    "constant": ("value",),
+    "orthogonal": ("gain",),
+    "sparse": ("sparsity", "std"),
+    "identity": ("gain", "groups"),
+}
+RANDOM_FAMILIES = frozenset({"uniform", "normal", "truncnorm", "sparse"})
+DTYPES: dict[str, np.dtype] = {
+    "float64": np.dtype(np.float64),
+    "float32": np.dtype(np.float32),
+    "float16": np.dtype(np.float16),
+    "bfloat16": np.dtype(ml_dtypes.bfloat16),
+}
+# Dtypes whose samples are compared against the rounded (discrete) reference.
+DISCRETE_DTYPES = frozenset({"float16", "bfloat16"})
+
+
+def continuous(family: str, params: Mapping[str, float]):
+    """The scipy.stats frozen distribution of a random family, or None for exact families."""
+    p = dict(params)
+    if family == "uniform":
+        if not p["high"] > p["low"]:
+            raise ValueError(f"uniform needs low < high, got {p['low']!r}, {p['high']!r}")
+        return stats.uniform(loc=p["low"], scale=p["high"] - p["low"])
+    if family == "normal":
+        return stats.norm(loc=p["mean"], scale=_positive(p["std"]))
+    if family == "truncnorm":
+        if not p["b"] > p["a"]:
+            raise ValueError(f"truncnorm needs a < b, got {p['a']!r}, {p['b']!r}")
+        return stats.truncnorm(p["a"], p["b"], loc=p["mean"], scale=_positive(p["std"]))
+    if family == "sparse":  # the non-zero entries
+        return stats.norm(loc=0.0, scale=_positive(p["std"]))
+    return None
+
+
+def _positive(std: float) -> float:
+    if not std > 0:
+        raise ValueError(f"std must be positive, got {std!r}")
+    return std
+
+
+def frozen_key(dist) -> tuple:
+    """A hashable identity for a frozen scipy distribution (for caches)."""
+    return (dist.dist.name, tuple(dist.args), tuple(sorted(dist.kwds.items())))
+
+
+def dtype_info(dtype: str):
+    return ml_dtypes.finfo(DTYPES[dtype])
+
+
+def round_to(value: float, dtype: str) -> float:
+    """``value`` rounded to nearest in ``dtype`` (returned as a float64).
+
+    16-bit dtypes go through their table of values: casting float64 -> bfloat16 rounds twice
+    (via float32) and can land one ulp off.
+    """
+    if dtype not in DISCRETE_DTYPES or not np.isfinite(value):
+        return float(np.asarray(value, dtype=np.float64).astype(DTYPES[dtype]).astype(np.float64))
+    grid = representable(dtype)
+    j = int(np.clip(np.searchsorted(grid, value), 1, len(grid) - 1))
+    below, above = grid[j - 1], grid[j]
+    if value - below != above - value:
+        return float(below if value - below < above - value else above)
+    # an exact tie: round half to even, i.e. to the value whose last mantissa bit is 0
+    bits = np.asarray([below, above]).astype(DTYPES[dtype]).view(np.uint16)
+    return float(below if bits[0] % 2 == 0 else above)
+
+
+@cache
+def representable(dtype: str) -> np.ndarray:
+    """All finite values of a 16-bit float dtype, sorted, as float64 (one zero)."""
+    bits = np.arange(1 << 16, dtype=np.uint16).view(DTYPES[dtype]).astype(np.float64)
+    return np.unique(bits[np.isfinite(bits)])
+
+
+_ROUNDED: dict[tuple, object] = {}
+
+
+def rounded(dist, dtype: str):
+    """``dist`` rounded to nearest in a 16-bit ``dtype``: an exact scipy ``rv_discrete``."""
+    key = (frozen_key(dist), dtype)
+    if key not in _ROUNDED:
+        grid = representable(dtype)
+        lo, hi = dist.support()
+        # Cell of grid[j]: the reals that round to it (ties have probability zero).
+        edges = np.concatenate(([-np.inf], (grid[1:] + grid[:-1]) / 2, [np.inf]))
+        mass = np.diff(dist.cdf(np.clip(edges, lo, hi)))
+        keep = mass > 0
+        xk, pk = grid[keep], mass[keep] / mass[keep].sum()
+        _ROUNDED[key] = stats.rv_discrete(values=(xk, pk), name=f"{dist.dist.name}_{dtype}")
+    return _ROUNDED[key]
+
+
+def reference(dist, dtype: str):
+    """The distribution a sample of ``dtype`` is compared with (see module docstring)."""
+    return rounded(dist, dtype) if dtype in DISCRETE_DTYPES else dist
+
+
+QUANTILE_GRID = 1 << 16
+
+
+_GRIDS: dict[tuple, np.ndarray] = {}
+
+
+def quantile_grid(dist) -> tuple[np.ndarray, np.ndarray]:
+    """Points x_j with cdf(x_j) = j / 2^16, j = 1 .. 2^16 - 1, and those probabilities."""
+    probs = np.arange(1, QUANTILE_GRID) / QUANTILE_GRID
+    key = frozen_key(dist)
+    if key not in _GRIDS:
+        _GRIDS[key] = dist.ppf(probs)
+    return _GRIDS[key], probs

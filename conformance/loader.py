@@ -1,0 +1,439 @@
+"""Load and cross-check the YAML spec: canonical schemes and per-framework entries.
+
+Loading validates each file against its JSON Schema, parses every formula with the safe
+evaluator, evaluates every entry for every shape case, and cross-checks the stated variance and
+bounds against scipy.stats' own variance and support of the distribution. Any problem is a
+:class:`SpecError` naming the file, the line and the field.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+from initspec.distributions import FAMILY_PARAMS, continuous
+from initspec.formula import Formula, FormulaError
+
+SPEC_DIR = Path(__file__).resolve().parent / "spec"
+FAMILY_KEY = "family"
+
+
+class SpecError(ValueError):
+    """A spec file that is malformed or inconsistent; the message is one line."""
+
+
+@dataclass(frozen=True)
+class Scheme:
+    name: str
+    summary: str
+    params: tuple[str, ...]
+    family: str  # resolved through aliases
+    distribution: Mapping[str, Formula] | None  # only on a base scheme
+    base: str | None
+    bindings: Mapping[str, Formula]  # values of the base scheme's params (alias only)
+    variance: Formula | None
+    bounds: tuple[Formula, Formula] | None
+
+
+@dataclass(frozen=True)
+class KnownDeviation:
+    reason: str
+    link: str
+    dtypes: frozenset[str] | None = None
+    devices: frozenset[str] | None = None
+    versions: SpecifierSet | None = None
+
+    def applies(self, device: str, dtype: str, version: str) -> bool:
+        return (
+            (self.dtypes is None or dtype in self.dtypes)
+            and (self.devices is None or device in self.devices)
+            and (self.versions is None or self.versions.contains(version, prereleases=True))
+        )
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One spec entry: a parameter or initializer, before expansion into shape cases."""
+
+    framework: str
+    name: str
+    target: str
+    param: str | None
+    scheme: Scheme
+    variance_text: str | None
+    docs_claim: str
+    docs_url: str
+    source: str
+    versions: SpecifierSet | None
+    known_deviations: tuple[KnownDeviation, ...]
+    file: str
+    line: int
+
+
+@dataclass(frozen=True)
+class Select:
+    axis: int
+    index: int
+    complement: bool
+
+
+@dataclass(frozen=True)
+class Case:
+    """An entry at one shape case, every formula evaluated."""
+
+    entry: Entry
+    label: str  # e.g. "in_features=1024,out_features=512"
+    kwargs: Mapping[str, Any]  # passed to the adapter
+    shape: tuple[int, ...]
+    family: str
+    params: Mapping[str, float]  # the family's parameters
+    variance: float | None
+    bounds: tuple[float, float] | None
+    select: Select | None = None
+    symbols: Mapping[str, float] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return f"{self.entry.name}[{self.label}]" if self.label else self.entry.name
+
+
+@dataclass(frozen=True)
+class FrameworkSpec:
+    framework: str
+    dtypes: tuple[str, ...]
+    cases: tuple[Case, ...]
+    path: str
+
+
+# --------------------------------------------------------------------------- YAML with lines
+
+
+class _Located:
+    """Maps a JSON path (keys and indices) to the line it came from in a YAML file."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        try:
+            text = path.read_text()
+        except OSError as exc:
+            raise SpecError(f"{path}: cannot read: {exc.strerror}") from None
+        try:
+            self.node = yaml.compose(text, Loader=yaml.SafeLoader)
+            self.data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f":{mark.line + 1}" if mark else ""
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            raise SpecError(f"{path}{where}: YAML syntax error: {problem}") from None
+
+    def line(self, keys: list[Any] | tuple[Any, ...]) -> int:
+        node = self.node
+        for key in keys:
+            if isinstance(node, yaml.MappingNode):
+                match = [v for k, v in node.value if k.value == key]
+                if not match:
+                    break
+                node = match[0]
+            elif isinstance(node, yaml.SequenceNode) and isinstance(key, int):
+                if key >= len(node.value):
+                    break
+                node = node.value[key]
+            else:
+                break
+        return node.start_mark.line + 1 if node is not None else 1
+
+    def error(self, keys: list[Any] | tuple[Any, ...], message: str) -> SpecError:
+        fieldname = ".".join(str(k) for k in keys) or "<document>"
+        return SpecError(f"{self.path}:{self.line(keys)}: {fieldname}: {message}")
+
+
+@cache
+def _validator(schema_name: str) -> jsonschema.Draft202012Validator:
+    schema = json.loads((SPEC_DIR / "schema" / schema_name).read_text())
+    return jsonschema.Draft202012Validator(schema)
+
+
+def _validate(doc: _Located, schema_name: str) -> None:
+    if not isinstance(doc.data, dict):
+        raise doc.error([], "expected a mapping at the top level")
+    errors = sorted(_validator(schema_name).iter_errors(doc.data), key=lambda e: list(e.path))
+    if errors:
+        best = jsonschema.exceptions.best_match(errors)
+        raise doc.error(list(best.absolute_path), best.message)
+
+
+def _formula(doc: _Located, keys: list[Any], value: Any) -> Formula:
+    try:
+        return Formula.parse(value)
+    except FormulaError as exc:
+        raise doc.error(keys, str(exc)) from None
+
+
+def _specifier(doc: _Located, keys: list[Any], value: str | None) -> SpecifierSet | None:
+    if value is None:
+        return None
+    try:
+        return SpecifierSet(value)
+    except InvalidSpecifier:
+        raise doc.error(keys, f"not a PEP 440 version specifier: {value!r}") from None
+
+
+# --------------------------------------------------------------------------- schemes
+
+
+def load_schemes(path: Path | None = None) -> dict[str, Scheme]:
+    doc = _Located(path or SPEC_DIR / "schemes.yaml")
+    _validate(doc, "schemes.schema.json")
+    raw: dict[str, dict[str, Any]] = doc.data["schemes"]
+    schemes: dict[str, Scheme] = {}
+
+    def build(name: str, chain: tuple[str, ...]) -> Scheme:
+        if name in schemes:
+            return schemes[name]
+        keys = ["schemes", name]
+        if name in chain:
+            raise doc.error(keys, f"scheme alias cycle: {' -> '.join((*chain, name))}")
+        spec = raw[name]
+        params = tuple(spec["params"])
+        distribution = bindings = None
+        if "distribution" in spec:
+            family = spec["distribution"][FAMILY_KEY]
+            expected = set(FAMILY_PARAMS[family])
+            given = set(spec["distribution"]) - {FAMILY_KEY}
+            if given != expected:
+                raise doc.error(
+                    [*keys, "distribution"],
+                    f"family {family} takes {sorted(expected)}, got {sorted(given)}",
+                )
+            distribution = {
+                k: _formula(doc, [*keys, "distribution", k], v)
+                for k, v in spec["distribution"].items()
+                if k != FAMILY_KEY
+            }
+            known = set(params)
+            for k, f in distribution.items():
+                _require(doc, [*keys, "distribution", k], f, known)
+            base = None
+        else:
+            base = spec["base"]
+            if base not in raw:
+                raise doc.error([*keys, "base"], f"unknown scheme {base!r}")
+            parent = build(base, (*chain, name))
+            family = parent.family
+            bindings = {k: _formula(doc, [*keys, "with", k], v) for k, v in spec["with"].items()}
+            if set(bindings) != set(parent.params):
+                raise doc.error(
+                    [*keys, "with"],
+                    f"must bind exactly the parameters of {base}: {list(parent.params)}",
+                )
+            for k, f in bindings.items():
+                _require(doc, [*keys, "with", k], f, set(params))
+        variance = _formula(doc, [*keys, "variance"], spec["variance"]) if "variance" in spec else None
+        bounds = None
+        if "bounds" in spec:
+            lo, hi = (_formula(doc, [*keys, "bounds", i], v) for i, v in enumerate(spec["bounds"]))
+            bounds = (lo, hi)
+        for k, f in (("variance", variance), ("bounds", bounds and bounds[0]), ("bounds", bounds and bounds[1])):
+            if f is not None:
+                _require(doc, [*keys, k], f, set(params))
+        scheme = Scheme(name, spec["summary"], params, family, distribution, base, bindings or {},
+                        variance, bounds)
+        schemes[name] = scheme
+        return scheme
+
+    for name in raw:
+        build(name, ())
+    return schemes
+
+
+def _require(doc: _Located, keys: list[Any], formula: Formula, known: set[str]) -> None:
+    try:
+        formula.require(known)
+    except FormulaError as exc:
+        raise doc.error(keys, str(exc)) from None
+
+
+def resolve(schemes: Mapping[str, Scheme], scheme: Scheme, env: Mapping[str, float]):
+    """Evaluate ``scheme`` (whose params are bound in ``env``) down to its base distribution.
+
+    Returns the family parameters and every (where, stated variance, stated bounds) on the way,
+    so that the caller can cross-check each statement.
+    """
+    statements = []
+    while True:
+        scope = {p: env[p] for p in scheme.params}
+        variance = scheme.variance(scope) if scheme.variance else None
+        bounds = tuple(b(scope) for b in scheme.bounds) if scheme.bounds else None
+        statements.append((f"scheme {scheme.name}", variance, bounds))
+        if scheme.distribution is not None:
+            return {k: f(scope) for k, f in scheme.distribution.items()}, statements
+        env = {k: f(scope) for k, f in scheme.bindings.items()}
+        scheme = schemes[scheme.base]
+
+
+# --------------------------------------------------------------------------- frameworks
+
+
+def load_framework(path: Path, schemes: Mapping[str, Scheme] | None = None) -> FrameworkSpec:
+    schemes = schemes if schemes is not None else load_schemes()
+    doc = _Located(path)
+    _validate(doc, "framework.schema.json")
+    data = doc.data
+    framework = data["framework"]
+    cases: list[Case] = []
+    seen: set[str] = set()
+    for i, raw in enumerate(data["entries"]):
+        for case in _expand(doc, ["entries", i], raw, framework, schemes):
+            if case.name in seen:
+                raise doc.error(["entries", i, "name"], f"duplicate case {case.name}")
+            seen.add(case.name)
+            cases.append(case)
+    return FrameworkSpec(framework, tuple(data["dtypes"]), tuple(cases), str(path))
+
+
+def _expand(doc: _Located, keys: list[Any], raw: dict[str, Any], framework: str,
+            schemes: Mapping[str, Scheme]) -> list[Case]:
+    if raw["scheme"] not in schemes:
+        raise doc.error([*keys, "scheme"], f"unknown scheme {raw['scheme']!r} "
+                        f"(known: {', '.join(sorted(schemes))})")
+    scheme = schemes[raw["scheme"]]
+    deviations = tuple(
+        KnownDeviation(
+            d["reason"], d["link"],
+            frozenset(d["dtypes"]) if "dtypes" in d else None,
+            frozenset(d["devices"]) if "devices" in d else None,
+            _specifier(doc, [*keys, "known_deviations", j, "versions"], d.get("versions")),
+        )
+        for j, d in enumerate(raw.get("known_deviations", []))
+    )
+    entry = Entry(
+        framework=framework, name=raw["name"], target=raw["target"], param=raw.get("param"),
+        scheme=scheme, variance_text=str(raw["variance"]) if "variance" in raw else None,
+        docs_claim=raw["docs"]["claim"], docs_url=raw["docs"]["url"], source=raw["source"],
+        versions=_specifier(doc, [*keys, "versions"], raw.get("versions")),
+        known_deviations=deviations, file=str(doc.path), line=doc.line(keys),
+    )
+    fixed = raw.get("kwargs", {})
+    formulas = {
+        "shape": [_formula(doc, [*keys, "shape", j], v) for j, v in enumerate(raw["shape"])],
+        "fans": {k: _formula(doc, [*keys, "fans", k], v) for k, v in raw.get("fans", {}).items()},
+        "let": {k: _formula(doc, [*keys, "let", k], v) for k, v in raw.get("let", {}).items()},
+        "with": {k: _formula(doc, [*keys, "with", k], v) for k, v in raw["with"].items()},
+    }
+    if set(formulas["with"]) != set(scheme.params):
+        raise doc.error([*keys, "with"],
+                        f"scheme {scheme.name} takes exactly {list(scheme.params)}")
+    variance = _formula(doc, [*keys, "variance"], raw["variance"]) if "variance" in raw else None
+    bounds = ([_formula(doc, [*keys, "bounds", j], v) for j, v in enumerate(raw["bounds"])]
+              if "bounds" in raw else None)
+    select = raw.get("select")
+    index = _formula(doc, [*keys, "select", "index"], select["index"]) if select else None
+
+    out = []
+    for c, values in enumerate(raw["cases"]):
+        ckeys = [*keys, "cases", c]
+        env = _symbols({**fixed, **values})
+        try:
+            for group in ("fans", "let"):
+                for k, f in formulas[group].items():
+                    _require(doc, [*keys, group, k], f, set(env))
+                    env[k] = f(env)
+            for k, f in formulas["with"].items():
+                _require(doc, [*keys, "with", k], f, set(env))
+            scope = {k: f(env) for k, f in formulas["with"].items()}
+            env.update(scope)
+            shape = []
+            for j, f in enumerate(formulas["shape"]):
+                _require(doc, [*keys, "shape", j], f, set(env))
+                size = f(env)
+                if size != int(size) or size < 0:
+                    raise doc.error(ckeys, f"shape[{j}] = {f.text} = {size}, not a size")
+                shape.append(int(size))
+            params, statements = resolve(schemes, scheme, scope)
+            if variance is not None:
+                _require(doc, [*keys, "variance"], variance, set(env))
+            if bounds is not None:
+                for j, f in enumerate(bounds):
+                    _require(doc, [*keys, "bounds", j], f, set(env))
+            statements.append((f"entry {entry.name}", variance(env) if variance else None,
+                               tuple(b(env) for b in bounds) if bounds else None))
+            _cross_check(doc, ckeys, scheme.family, params, statements)
+            sel = None
+            if select:
+                _require(doc, [*keys, "select", "index"], index, set(env))
+                sel = Select(select["axis"], int(index(env)), bool(select.get("complement")))
+                if sel.axis >= len(shape) or not 0 <= sel.index < shape[sel.axis]:
+                    raise doc.error([*keys, "select"], f"index {sel.index} outside shape {shape}")
+        except (FormulaError, ValueError, ZeroDivisionError) as exc:
+            if isinstance(exc, SpecError):
+                raise
+            raise doc.error(ckeys, str(exc)) from None
+        dist_variance = next((v for _, v, _ in statements if v is not None), None)
+        dist_bounds = next((b for _, _, b in statements if b is not None), None)
+        label = ",".join(f"{k}={_show(v)}" for k, v in values.items())
+        out.append(Case(entry, label, {**fixed, **values}, tuple(shape), scheme.family, params,
+                        dist_variance, dist_bounds, sel, env))
+    return out
+
+
+def _symbols(values: Mapping[str, Any]) -> dict[str, float]:
+    """Numeric case values are formula symbols; a list value v also gives v_0, v_1, ..."""
+    env: dict[str, float] = {}
+    for k, v in values.items():
+        if isinstance(v, bool) or v is None:
+            continue
+        if isinstance(v, int | float):
+            env[k] = v
+        elif isinstance(v, list):
+            for j, item in enumerate(v):
+                if isinstance(item, int | float) and not isinstance(item, bool):
+                    env[f"{k}_{j}"] = item
+    return env
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, list):
+        return "x".join(map(str, value))
+    return str(value)
+
+
+def _cross_check(doc: _Located, keys: list[Any], family: str, params: Mapping[str, float],
+                 statements: list) -> None:
+    """Every stated variance and bound must match the distribution scipy builds from params."""
+    dist = continuous(family, params)
+    if dist is None:
+        if family == "constant":
+            true_var, true_bounds = 0.0, (params["value"], params["value"])
+        else:
+            return  # orthogonal, sparse, identity: no variance / bounds claims to check
+    else:
+        true_var, true_bounds = float(dist.var()), tuple(float(b) for b in dist.support())
+    if not math.isfinite(true_var) or true_var < 0:
+        raise doc.error(keys, f"{family}{dict(params)} has no finite variance")
+    for where, var, bounds in statements:
+        if var is not None and not math.isclose(var, true_var, rel_tol=1e-9, abs_tol=1e-300):
+            raise doc.error(keys, f"{where} states variance {var:.12g} but {family}"
+                            f"{_fmt(params)} has variance {true_var:.12g}")
+        if bounds is not None and not all(
+            math.isclose(b, t, rel_tol=1e-9, abs_tol=1e-300) or b == t
+            for b, t in zip(bounds, true_bounds, strict=True)
+        ):
+            raise doc.error(keys, f"{where} states bounds {bounds} but {family}"
+                            f"{_fmt(params)} has support {true_bounds}")
+
+
+def _fmt(params: Mapping[str, float]) -> str:
+    return "(" + ", ".join(f"{k}={v:.6g}" for k, v in params.items()) + ")"
+
+
+def framework_spec_path(name: str) -> Path:
+    return SPEC_DIR / "frameworks" / f"{name}.yaml"
