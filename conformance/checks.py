@@ -21,6 +21,7 @@ from initspec.distributions import (
     DISCRETE_DTYPES,
     DTYPES,
     QUANTILE_GRID,
+    RoundedDistribution,
     dtype_info,
     quantile_grid,
     round_to,
@@ -95,7 +96,7 @@ class Sample:
 
 
 def _is_discrete(ref) -> bool:
-    return isinstance(ref.dist, stats.rv_discrete)
+    return isinstance(ref, RoundedDistribution)
 
 
 def _p_below(ref, x: float) -> float:

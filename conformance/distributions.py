@@ -89,25 +89,80 @@ def round_to(value: float, dtype: str) -> float:
 @cache
 def representable(dtype: str) -> np.ndarray:
     """All finite values of a 16-bit float dtype, sorted, as float64 (one zero)."""
-    bits = np.arange(1 << 16, dtype=np.uint16).view(DTYPES[dtype]).astype(np.float64)
+    with np.errstate(invalid="ignore"):  # NaN bit patterns
+        bits = np.arange(1 << 16, dtype=np.uint16).view(DTYPES[dtype]).astype(np.float64)
     return np.unique(bits[np.isfinite(bits)])
 
 
-_ROUNDED: dict[tuple, object] = {}
+class RoundedDistribution:
+    """A continuous distribution rounded to nearest in a 16-bit dtype: exact and discrete.
 
+    It speaks scipy.stats' vocabulary (``cdf``, ``sf``, ``pmf``, ``mean``, ``var``, ``std``,
+    ``stats``, ``support``) over its support points ``xk`` with masses ``pk``. scipy's own
+    ``rv_discrete(values=...)`` would do, but evaluates ``cdf``/``pmf`` in O(len(xk)) per point.
+    """
 
-def rounded(dist, dtype: str):
-    """``dist`` rounded to nearest in a 16-bit ``dtype``: an exact scipy ``rv_discrete``."""
-    key = (frozen_key(dist), dtype)
-    if key not in _ROUNDED:
+    def __init__(self, dist, dtype: str):
         grid = representable(dtype)
         lo, hi = dist.support()
         # Cell of grid[j]: the reals that round to it (ties have probability zero).
-        edges = np.concatenate(([-np.inf], (grid[1:] + grid[:-1]) / 2, [np.inf]))
-        mass = np.diff(dist.cdf(np.clip(edges, lo, hi)))
+        edges = np.clip(np.concatenate(([-np.inf], (grid[1:] + grid[:-1]) / 2, [np.inf])), lo, hi)
+        # Masses from whichever tail is small, so 6-sigma cells keep their relative precision.
+        upper = edges[:-1] >= dist.median()
+        mass = np.where(upper, dist.sf(edges[:-1]) - dist.sf(edges[1:]),
+                        dist.cdf(edges[1:]) - dist.cdf(edges[:-1]))
         keep = mass > 0
-        xk, pk = grid[keep], mass[keep] / mass[keep].sum()
-        _ROUNDED[key] = stats.rv_discrete(values=(xk, pk), name=f"{dist.dist.name}_{dtype}")
+        self.xk, self.pk = grid[keep], mass[keep] / mass[keep].sum()
+        self._cdf = np.cumsum(self.pk)
+        self._sf = np.concatenate((np.cumsum(self.pk[::-1])[::-1][1:], [0.0]))
+        self.dtype, self.name = dtype, f"{dist.dist.name} rounded to {dtype}"
+
+    def _index(self, x, side: str) -> np.ndarray:
+        return np.searchsorted(self.xk, x, side=side)
+
+    def cdf(self, x):
+        """P(X <= x)."""
+        i = self._index(x, "right")
+        return np.where(i > 0, self._cdf[np.maximum(i - 1, 0)], 0.0)
+
+    def sf(self, x):
+        """P(X > x)."""
+        i = self._index(x, "right")
+        return np.where(i > 0, self._sf[np.maximum(i - 1, 0)], 1.0)
+
+    def pmf(self, x):
+        i = np.minimum(self._index(x, "left"), len(self.xk) - 1)
+        return np.where(self.xk[i] == x, self.pk[i], 0.0)
+
+    def support(self) -> tuple[float, float]:
+        return float(self.xk[0]), float(self.xk[-1])
+
+    def mean(self) -> float:
+        return float(self.pk @ self.xk)
+
+    def var(self) -> float:
+        return float(self.pk @ (self.xk - self.mean()) ** 2)
+
+    def std(self) -> float:
+        return float(np.sqrt(self.var()))
+
+    def stats(self, moments: str = "mv"):
+        mu, var = self.mean(), self.var()
+        out = {"m": mu, "v": var,
+               "s": float(self.pk @ (self.xk - mu) ** 3) / var**1.5,
+               "k": float(self.pk @ (self.xk - mu) ** 4) / var**2 - 3}
+        picked = tuple(out[m] for m in moments)
+        return picked[0] if len(picked) == 1 else picked
+
+
+_ROUNDED: dict[tuple, RoundedDistribution] = {}
+
+
+def rounded(dist, dtype: str) -> RoundedDistribution:
+    """``dist`` rounded to nearest in a 16-bit ``dtype`` (cached per distribution and dtype)."""
+    key = (frozen_key(dist), dtype)
+    if key not in _ROUNDED:
+        _ROUNDED[key] = RoundedDistribution(dist, dtype)
     return _ROUNDED[key]
 
 

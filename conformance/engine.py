@@ -1,0 +1,242 @@
+"""Plan a conformance run (cells, error budget, sample sizes) and evaluate one cell.
+
+A *cell* is one spec case on one device in one dtype. The suite-wide false-failure budget (default
+1e-3 per run) is split evenly (Bonferroni) over every stochastic check the plan will run; exact
+checks cannot fail by chance and take none of it. Sample sizes follow from that per-check alpha
+and the target resolution (default: variance certified to ±1 % with 99 % power).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from initspec import checks, power
+from initspec.adapter import Adapter, SampleRequest, Unsupported
+from initspec.distributions import DTYPES, continuous, reference
+from initspec.loader import Case, FrameworkSpec, KnownDeviation
+
+DEFAULT_BUDGET = 1e-3
+DEFAULT_RESOLUTION = 0.01
+EXACT_INSTANCES = {"constant": 2, "identity": 2, "orthogonal": 3}
+
+
+@dataclass(frozen=True)
+class Cell:
+    case: Case
+    column: str  # adapter name, e.g. "torch"
+    version: str
+    device: str
+    dtype: str
+    stochastic_checks: tuple[str, ...]
+    deviation: KnownDeviation | None
+    skip_reason: str | None
+
+    @property
+    def id(self) -> str:
+        return f"{self.column}-{self.version}/{self.device}/{self.dtype}/{self.case.name}"
+
+
+@dataclass(frozen=True)
+class Plan:
+    cells: tuple[Cell, ...]
+    budget: float
+    resolution: float
+    seed: int
+    alpha: float  # per stochastic check
+
+    def seed_for(self, cell: Cell) -> int:
+        digest = hashlib.sha256(f"{self.seed}:{cell.id}".encode()).digest()
+        return int.from_bytes(digest[:4], "little") & 0x7FFFFFFF
+
+    def num_samples(self, cell: Cell) -> int:
+        """Values needed for the cell's distribution checks at the planned alpha."""
+        dist = _distribution(cell.case)
+        kurtosis = float(dist.stats(moments="k")) + 3
+        return power.min_num_samples_variance(kurtosis, self.resolution, self.alpha)
+
+    def count(self, cell: Cell) -> int:
+        """Instances to draw: enough values for the resolution, or a few for exact checks."""
+        case = cell.case
+        if case.family in EXACT_INSTANCES:
+            return EXACT_INSTANCES[case.family]
+        per_instance = math.prod(case.shape)
+        if case.select is not None:
+            along = case.shape[case.select.axis]
+            per_instance = per_instance // along * (along - 1 if case.select.complement else 1)
+        if case.family == "sparse":
+            rows = case.shape[0]
+            per_instance = per_instance * (rows - math.ceil(case.params["sparsity"] * rows)) // rows
+        return max(1, math.ceil(self.num_samples(cell) / max(per_instance, 1)))
+
+
+@dataclass
+class CellResult:
+    cell: Cell
+    status: str  # "pass" | "fail" | "skip" | "error"
+    checks: list[checks.CheckResult] = field(default_factory=list)
+    message: str = ""
+    n: int = 0
+    count: int = 0
+    seconds_sample: float = 0.0
+    seconds_check: float = 0.0
+    reproducer: str = ""
+
+    @property
+    def expected(self) -> str:
+        return "deviation" if self.cell.deviation else "pass"
+
+    @property
+    def verdict(self) -> str:
+        """What the table shows: pass, fail, known-deviation, fixed (deviation gone), skip, error."""
+        if self.cell.deviation and self.status == "fail":
+            return "known-deviation"
+        if self.cell.deviation and self.status == "pass":
+            return "fixed"
+        return self.status
+
+    @property
+    def as_expected(self) -> bool:
+        return self.verdict in ("pass", "known-deviation", "skip")
+
+    def failures(self) -> list[checks.CheckResult]:
+        return [c for c in self.checks if not c.passed]
+
+
+def _distribution(case: Case):
+    return continuous(case.family, case.params)
+
+
+def stochastic_checks(case: Case) -> tuple[str, ...]:
+    """The chance-governed checks a case will run (each takes a share of the error budget)."""
+    dist = _distribution(case)
+    if dist is None:
+        return ()
+    names = ["ks", "mean", "variance", *(f"tail>{k}σ" for k in checks.tail_thresholds(dist))]
+    lo, hi = dist.support()
+    names += [f"at-{side}-bound" for side, b in (("lower", lo), ("upper", hi)) if np.isfinite(b)]
+    return tuple(names)
+
+
+def build_plan(spec: FrameworkSpec, adapter: Adapter, *, devices: list[str] | None = None,
+               dtypes: list[str] | None = None, budget: float = DEFAULT_BUDGET,
+               resolution: float = DEFAULT_RESOLUTION, seed: int = 0,
+               match: str | None = None) -> Plan:
+    version = adapter.version()
+    devices = devices or adapter.devices()
+    dtypes = [d for d in (dtypes or spec.dtypes) if d in spec.dtypes]
+    cells = []
+    for device in devices:
+        for dtype in dtypes:
+            for case in spec.cases:
+                skip = None
+                versions = case.entry.versions
+                if versions is not None and not versions.contains(version, prereleases=True):
+                    skip = f"spec entry applies to {adapter.spec} {versions}, not {version}"
+                deviation = next((d for d in case.entry.known_deviations
+                                  if d.applies(device, dtype, version)), None)
+                cell = Cell(case, adapter.name, version, device, dtype,
+                            stochastic_checks(case) if skip is None else (), deviation, skip)
+                if match is None or match in cell.id:
+                    cells.append(cell)
+    total = sum(len(c.stochastic_checks) for c in cells)
+    alpha = budget / max(total, 1)
+    return Plan(tuple(cells), budget, resolution, seed, alpha)
+
+
+def request_for(plan: Plan, cell: Cell) -> SampleRequest:
+    case = cell.case
+    return SampleRequest(case.entry.target, case.entry.param, dict(case.kwargs), case.shape,
+                         plan.count(cell), cell.device, cell.dtype, plan.seed_for(cell))
+
+
+def evaluate(plan: Plan, cell: Cell, adapter: Adapter) -> CellResult:
+    """Draw the cell's samples through the adapter and run every applicable check."""
+    if cell.skip_reason:
+        return CellResult(cell, "skip", message=cell.skip_reason)
+    request = request_for(plan, cell)
+    result = CellResult(cell, "pass", count=request.count, reproducer=adapter.reproducer(request))
+    start = time.perf_counter()
+    try:
+        x = np.asarray(adapter.sample(request))
+    except Unsupported as exc:
+        result.status, result.message = "skip", f"unsupported: {exc}"
+        return result
+    except Exception as exc:  # a failing adapter is a one-line error in the cell, not a crash
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        result.status, result.message = "error", f"{type(exc).__name__}: {first}"
+        return result
+    result.seconds_sample = time.perf_counter() - start
+    start = time.perf_counter()
+    result.checks = run_checks(cell.case, x, cell.dtype, plan.alpha)
+    result.seconds_check = time.perf_counter() - start
+    result.n = int(x.size)
+    failed = result.failures()
+    result.status = "fail" if failed else "pass"
+    result.message = "; ".join(f"{c.name}: {c.message}" for c in failed)
+    return result
+
+
+def run_checks(case: Case, x: np.ndarray, dtype: str, alpha: float) -> list[checks.CheckResult]:
+    """Every check that applies to ``case``, on draws ``x`` of shape (count, *shape)."""
+    shape = checks.check_shape(x.shape[1:], case.shape)
+    if not shape.passed:
+        return [shape]
+    results = [shape]
+    if x.dtype.kind not in "iub":  # integer buffers (e.g. num_batches_tracked) keep their dtype
+        ok = x.dtype == DTYPES[dtype]
+        results.append(checks.CheckResult("dtype", ok, f"dtype {x.dtype}" + (
+            "" if ok else f" != requested {dtype}")))
+        if not ok:
+            return results
+    if case.select is not None:
+        x = _select(x, case)
+    p = case.params
+    if case.family == "constant":
+        results.append(checks.check_constant(x, p["value"], dtype))
+    elif case.family == "orthogonal":
+        results.append(checks.check_orthogonal(x, p["gain"], dtype))
+    elif case.family == "identity":
+        results.append(checks.check_identity(x, p["gain"], int(p["groups"]), dtype))
+    elif case.family == "sparse":
+        zeros, rest = checks.check_sparse_zeros(x, p["sparsity"])
+        results.append(zeros)
+        results += distribution_checks(rest, _distribution(case), dtype, alpha)
+    else:
+        results += distribution_checks(x, _distribution(case), dtype, alpha)
+    return results
+
+
+def _select(x: np.ndarray, case: Case) -> np.ndarray:
+    sel = case.select
+    axis = sel.axis + 1  # axis 0 of x counts instances
+    if sel.complement:
+        return np.delete(x, sel.index, axis=axis)
+    return np.take(x, [sel.index], axis=axis)
+
+
+def distribution_checks(x: np.ndarray, dist: Any, dtype: str,
+                        alpha: float) -> list[checks.CheckResult]:
+    sample = checks.Sample(x, dtype)
+    ref = reference(dist, dtype)
+    finite = checks.check_finite(sample)
+    if not finite.passed:
+        return [finite]
+    lo, hi = (float(b) for b in dist.support())
+    results = [
+        finite,
+        checks.check_bounds(sample, lo, hi),
+        checks.check_ks(sample, dist, ref, alpha),
+        checks.check_mean(sample, ref, alpha),
+        checks.check_variance(sample, ref, alpha),
+    ]
+    results += [checks.check_tail(sample, ref, k, alpha) for k in checks.tail_thresholds(dist)]
+    for side, bound in (("lower", lo), ("upper", hi)):
+        if np.isfinite(bound):
+            results.append(checks.check_bound_mass(sample, dist, ref, bound, side, alpha))
+    return results

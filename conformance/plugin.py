@@ -1,0 +1,126 @@
+"""pytest plugin: generates one test per cell (spec × adapter × device × dtype).
+
+Loaded with ``-p initspec.plugin`` (``initspec run`` does this) on ``initspec/suite.py``.
+A test passes when the verdict is what the spec expects: a pass, or a recorded known deviation
+that still reproduces (shown as xfail). Unsupported cells are skipped with their reason.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from initspec import engine, results
+from initspec.adapter import AdapterUnavailable, load_adapter
+from initspec.loader import SpecError, framework_spec_path, load_framework
+
+
+class Run:
+    """State of one conformance run, shared by every generated test."""
+
+    def __init__(self, config: pytest.Config):
+        opt = config.getoption
+        self.adapter = load_adapter(opt("initspec_framework"))
+        spec_path = Path(opt("initspec_spec") or framework_spec_path(self.adapter.spec))
+        self.spec = load_framework(spec_path)
+        self.plan = engine.build_plan(
+            self.spec, self.adapter,
+            devices=opt("initspec_device") or None, dtypes=opt("initspec_dtype") or None,
+            budget=opt("initspec_budget"), resolution=opt("initspec_resolution"),
+            seed=opt("initspec_seed"), match=opt("initspec_match"),
+        )
+        self.results_dir = opt("initspec_results")
+        self.results: list[engine.CellResult] = []
+
+    def evaluate(self, cell: engine.Cell) -> engine.CellResult:
+        result = engine.evaluate(self.plan, cell, self.adapter)
+        self.results.append(result)
+        return result
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("initspec")
+    group.addoption("--framework", dest="initspec_framework", help="adapter (column) to run")
+    group.addoption("--spec", dest="initspec_spec", help="framework spec file (default: its own)")
+    group.addoption("--device", dest="initspec_device", action="append", help="only this device")
+    group.addoption("--dtype", dest="initspec_dtype", action="append", help="only this dtype")
+    group.addoption("--seed", dest="initspec_seed", type=int, default=0)
+    group.addoption("--budget", dest="initspec_budget", type=float, default=engine.DEFAULT_BUDGET,
+                    help="suite-wide false-failure probability, split over all checks")
+    group.addoption("--resolution", dest="initspec_resolution", type=float,
+                    default=engine.DEFAULT_RESOLUTION,
+                    help="relative variance error detected with 99%% power")
+    group.addoption("--match", dest="initspec_match", help="only cells whose id contains this")
+    group.addoption("--results", dest="initspec_results", help="write results JSON here")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not config.getoption("initspec_framework"):
+        return
+    try:
+        config.stash[RUN] = Run(config)
+    except (SpecError, AdapterUnavailable) as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+RUN = pytest.StashKey[Run]()
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    run = config.stash.get(RUN, None)
+    if run is None:
+        return []
+    plan = run.plan
+    checks = sum(len(c.stochastic_checks) for c in plan.cells)
+    return [f"initspec: {run.adapter.name} {run.adapter.version()} on "
+            f"{', '.join(run.adapter.devices())}; {len(plan.cells)} cells, {checks} stochastic "
+            f"checks, budget {plan.budget:g} -> alpha {plan.alpha:.3g} per check; "
+            f"seed {plan.seed}; variance resolution ±{100 * plan.resolution:g}%"]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "cell" not in metafunc.fixturenames:
+        return
+    run = metafunc.config.stash.get(RUN, None)
+    if run is None:
+        raise pytest.UsageError("the initspec suite needs --framework NAME")
+    cells = run.plan.cells
+    metafunc.parametrize("cell", cells, ids=[c.id for c in cells])
+
+
+@pytest.fixture(scope="session")
+def initspec_run(request: pytest.FixtureRequest) -> Run:
+    return request.config.stash[RUN]
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    run = session.config.stash.get(RUN, None)
+    if run is None or not run.results_dir or not run.results:
+        return
+    for path in results.write(run.results, run.plan, Path(run.results_dir)):
+        session.config.get_terminal_writer().line(f"initspec: wrote {path}")
+
+
+def failure_text(result: engine.CellResult) -> str:
+    """What a red cell shows: the numbers, every check, and code that reproduces the draw."""
+    cell, case = result.cell, result.cell.case
+    params = ", ".join(f"{k}={v:.6g}" for k, v in case.params.items())
+    lines = [f"{cell.id}: {result.verdict}",
+             f"  spec: {case.entry.scheme.name} -> {case.family}({params})"
+             + (f"; variance {case.entry.variance_text} = {case.variance:.6g}"
+                if case.variance is not None and case.entry.variance_text else "")
+             + (f"; bounds [{case.bounds[0]:.6g}, {case.bounds[1]:.6g}]" if case.bounds else "")]
+    if result.status == "error" or not result.checks:
+        lines.append(f"  {result.message}")
+    else:
+        lines.append(f"  n = {result.n} values from {result.count} instance(s)")
+        for c in result.checks:
+            power = f"  [detects {c.min_detectable}]" if c.min_detectable else ""
+            lines.append(f"  {'ok  ' if c.passed else 'FAIL'} {c.name}: {c.message}{power}")
+    if cell.deviation:
+        lines.append(f"  known deviation: {cell.deviation.reason} ({cell.deviation.link})")
+    if result.reproducer:
+        lines.append("  reproduce:")
+        lines += [f"    {line}" for line in result.reproducer.splitlines()]
+    return "\n".join(lines)
