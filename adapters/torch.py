@@ -64,8 +64,8 @@ class TorchAdapter(Adapter):
         dtype = f"torch.{request.dtype}"
         lines = ["import torch", f"torch.manual_seed({request.seed})"]
         if request.target == "nn.init.calculate_gain":
-            fn = torch.nn.init.calculate_gain
-            lines.append("x = " + call_repr("torch.nn.init.calculate_gain", accepted_kwargs(fn, request.kwargs)))
+            kwargs = accepted_kwargs(torch.nn.init.calculate_gain, request.kwargs)
+            lines.append("x = " + call_repr("torch.nn.init.calculate_gain", kwargs))
         elif request.target.startswith(_INIT_PREFIX):
             fn = getattr(torch.nn.init, request.target.removeprefix(_INIT_PREFIX))
             lines.append(f"x = torch.empty({request.shape}, dtype={dtype}, "

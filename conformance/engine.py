@@ -93,7 +93,7 @@ class CellResult:
 
     @property
     def verdict(self) -> str:
-        """What the table shows: pass, fail, known-deviation, fixed (deviation gone), skip, error."""
+        """The table's verdict: pass, fail, known-deviation, fixed (deviation gone), skip, error."""
         if self.cell.deviation and self.status == "fail":
             return "known-deviation"
         if self.cell.deviation and self.status == "pass":

@@ -237,12 +237,14 @@ def load_schemes(path: Path | None = None) -> dict[str, Scheme]:
                 )
             for k, f in bindings.items():
                 _require(doc, [*keys, "with", k], f, set(params))
-        variance = _formula(doc, [*keys, "variance"], spec["variance"]) if "variance" in spec else None
+        variance = (_formula(doc, [*keys, "variance"], spec["variance"])
+                    if "variance" in spec else None)
         bounds = None
         if "bounds" in spec:
             lo, hi = (_formula(doc, [*keys, "bounds", i], v) for i, v in enumerate(spec["bounds"]))
             bounds = (lo, hi)
-        for k, f in (("variance", variance), ("bounds", bounds and bounds[0]), ("bounds", bounds and bounds[1])):
+        stated = [("variance", variance), *(("bounds", b) for b in bounds or ())]
+        for k, f in stated:
             if f is not None:
                 _require(doc, [*keys, k], f, set(params))
         scheme = Scheme(name, spec["summary"], params, family, distribution, base, bindings or {},

@@ -74,10 +74,12 @@ def _framework_section(framework: str, runs: list[dict[str, Any]]) -> list[str]:
     when = ", ".join(f"{c} ({r['timestamp']}, seed {r['seed']})"
                      for c, r in zip(columns, runs, strict=True))
     out = [f"## {framework} {first['framework_version']}", "",
-           f"Runs: {when}; suite {first['suite_sha'][:10]}, Python {first['python']}, {first['platform']}. "
+           f"Runs: {when}; suite {first['suite_sha'][:10]}, Python {first['python']}, "
+           f"{first['platform']}. "
            f"Error budget {first['budget']:g} per run (α = {first['alpha_per_check']:.3g} per "
            f"check); variance resolution ±{100 * first['resolution']:g} %.", "",
-           "Verdicts: " + ", ".join(f"{SYMBOL.get(k, k)} {k} {v}" for k, v in sorted(counts.items())),
+           "Verdicts: " + ", ".join(f"{SYMBOL.get(k, k)} {k} {n}"
+                                    for k, n in sorted(counts.items())),
            "", "| Parameter | Spec | " + " | ".join(columns) + " |",
            "|---|---|" + "---|" * len(columns)]
     for key, cell in rows.items():
