@@ -74,9 +74,11 @@ def round_to(value: float, dtype: str) -> float:
     16-bit dtypes go through their table of values: casting float64 -> bfloat16 rounds twice
     (via float32) and can land one ulp off.
     """
-    if dtype not in DISCRETE_DTYPES or not np.isfinite(value):
-        return float(np.asarray(value, dtype=np.float64).astype(DTYPES[dtype]).astype(np.float64))
-    grid = representable(dtype)
+    grid = representable(dtype) if dtype in DISCRETE_DTYPES else None
+    if grid is None or not abs(value) <= grid[-1]:  # the cast rounds once; overflows to inf
+        with np.errstate(over="ignore"):
+            return float(np.asarray(value, dtype=np.float64).astype(DTYPES[dtype])
+                         .astype(np.float64))
     j = int(np.clip(np.searchsorted(grid, value), 1, len(grid) - 1))
     below, above = grid[j - 1], grid[j]
     if value - below != above - value:

@@ -95,7 +95,8 @@ class CellResult:
     def verdict(self) -> str:
         """The table's verdict: pass, fail, known-deviation, fixed (deviation gone), skip, error."""
         if self.cell.deviation and self.status == "fail":
-            return "known-deviation"
+            failing = {c.name for c in self.failures()}
+            return "known-deviation" if self.cell.deviation.explains(failing) else "fail"
         if self.cell.deviation and self.status == "pass":
             return "fixed"
         return self.status
@@ -138,6 +139,8 @@ def build_plan(spec: FrameworkSpec, adapter: Adapter, *, devices: list[str] | No
                 versions = case.entry.versions
                 if versions is not None and not versions.contains(version, prereleases=True):
                     skip = f"spec entry applies to {adapter.spec} {versions}, not {version}"
+                elif case.entry.dtypes is not None and dtype not in case.entry.dtypes:
+                    skip = f"spec entry is checked in {', '.join(sorted(case.entry.dtypes))} only"
                 deviation = next((d for d in case.entry.known_deviations
                                   if d.applies(device, dtype, version)), None)
                 cell = Cell(case, adapter.name, version, device, dtype,
@@ -173,12 +176,19 @@ def evaluate(plan: Plan, cell: Cell, adapter: Adapter) -> CellResult:
         return result
     result.seconds_sample = time.perf_counter() - start
     start = time.perf_counter()
-    result.checks = run_checks(cell.case, x, cell.dtype, plan.alpha)
+    try:
+        result.checks = run_checks(cell.case, x, cell.dtype, plan.alpha)
+    except Exception as exc:  # a check that cannot digest these samples: show it, do not crash
+        result.status, result.message = "error", f"checking failed: {type(exc).__name__}: {exc}"
+        return result
     result.seconds_check = time.perf_counter() - start
-    result.n = int(x.size)
+    selected = cell.case.select is not None and x.shape[1:] == cell.case.shape
+    result.n = int(_select(x, cell.case).size if selected else x.size)
     failed = result.failures()
     result.status = "fail" if failed else "pass"
     result.message = "; ".join(f"{c.name}: {c.message}" for c in failed)
+    if cell.deviation and not failed:
+        result.message = "the known deviation no longer reproduces: every check passes"
     return result
 
 

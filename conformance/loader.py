@@ -51,6 +51,10 @@ class KnownDeviation:
     dtypes: frozenset[str] | None = None
     devices: frozenset[str] | None = None
     versions: SpecifierSet | None = None
+    checks: frozenset[str] | None = None  # the failing checks it explains; None: any
+
+    def explains(self, failing: set[str]) -> bool:
+        return self.checks is None or failing <= self.checks
 
     def applies(self, device: str, dtype: str, version: str) -> bool:
         return (
@@ -74,6 +78,7 @@ class Entry:
     docs_url: str
     source: str
     versions: SpecifierSet | None
+    dtypes: frozenset[str] | None
     known_deviations: tuple[KnownDeviation, ...]
     file: str
     line: int
@@ -285,9 +290,9 @@ def resolve(schemes: Mapping[str, Scheme], scheme: Scheme, env: Mapping[str, flo
 # --------------------------------------------------------------------------- frameworks
 
 
-def load_framework(path: Path, schemes: Mapping[str, Scheme] | None = None) -> FrameworkSpec:
+def load_framework(path: Path | str, schemes: Mapping[str, Scheme] | None = None) -> FrameworkSpec:
     schemes = schemes if schemes is not None else load_schemes()
-    doc = _Located(path)
+    doc = _Located(Path(path))
     _validate(doc, "framework.schema.json")
     data = doc.data
     framework = data["framework"]
@@ -314,6 +319,7 @@ def _expand(doc: _Located, keys: list[Any], raw: dict[str, Any], framework: str,
             frozenset(d["dtypes"]) if "dtypes" in d else None,
             frozenset(d["devices"]) if "devices" in d else None,
             _specifier(doc, [*keys, "known_deviations", j, "versions"], d.get("versions")),
+            frozenset(d["checks"]) if "checks" in d else None,
         )
         for j, d in enumerate(raw.get("known_deviations", []))
     )
@@ -322,6 +328,7 @@ def _expand(doc: _Located, keys: list[Any], raw: dict[str, Any], framework: str,
         scheme=scheme, variance_text=str(raw["variance"]) if "variance" in raw else None,
         docs_claim=raw["docs"]["claim"], docs_url=raw["docs"]["url"], source=raw["source"],
         versions=_specifier(doc, [*keys, "versions"], raw.get("versions")),
+        dtypes=frozenset(raw["dtypes"]) if "dtypes" in raw else None,
         known_deviations=deviations, file=str(doc.path), line=doc.line(keys),
     )
     fixed = raw.get("kwargs", {})
