@@ -15,7 +15,7 @@ def _run_args(args: argparse.Namespace) -> list[str]:
     argv = [str(SUITE), "-p", "initspec.plugin", "-p", "no:cacheprovider",
             "--rootdir", str(Path.cwd()), "-c", str(SUITE.with_name("pytest.ini")),
             "--framework", args.framework, "--seed", str(args.seed),
-            "--budget", str(args.budget), "--resolution", str(args.resolution), "-rfEX"]
+            "--budget", str(args.budget), "--resolution", str(args.resolution), "-rfEs"]
     for device in args.device or []:
         argv += ["--device", device]
     for dtype in args.dtype or []:

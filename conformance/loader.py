@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -46,6 +46,13 @@ class Scheme:
 
 @dataclass(frozen=True)
 class KnownDeviation:
+    """A recorded finding: the framework does not do what the spec (its docs) says, and why.
+
+    It is one finding however many entries share it: each cell whose failing checks it explains
+    shows it; if it reproduces in no cell of a column, the run reports it as no longer reproducing.
+    """
+
+    id: str
     reason: str
     link: str
     dtypes: frozenset[str] | None = None
@@ -104,7 +111,6 @@ class Case:
     variance: float | None
     bounds: tuple[float, float] | None
     select: Select | None = None
-    symbols: Mapping[str, float] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -315,7 +321,7 @@ def _expand(doc: _Located, keys: list[Any], raw: dict[str, Any], framework: str,
     scheme = schemes[raw["scheme"]]
     deviations = tuple(
         KnownDeviation(
-            d["reason"], d["link"],
+            d["id"], d["reason"], d["link"],
             frozenset(d["dtypes"]) if "dtypes" in d else None,
             frozenset(d["devices"]) if "devices" in d else None,
             _specifier(doc, [*keys, "known_deviations", j, "versions"], d.get("versions")),
@@ -359,7 +365,8 @@ def _expand(doc: _Located, keys: list[Any], raw: dict[str, Any], framework: str,
             for k, f in formulas["with"].items():
                 _require(doc, [*keys, "with", k], f, set(env))
             scope = {k: f(env) for k, f in formulas["with"].items()}
-            env.update(scope)
+            # entry formulas see case values, fans and let first, then the scheme's parameters
+            env = {**scope, **env}
             shape = []
             for j, f in enumerate(formulas["shape"]):
                 _require(doc, [*keys, "shape", j], f, set(env))
@@ -390,7 +397,7 @@ def _expand(doc: _Located, keys: list[Any], raw: dict[str, Any], framework: str,
         dist_bounds = next((b for _, _, b in statements if b is not None), None)
         label = ",".join(f"{k}={_show(v)}" for k, v in values.items())
         out.append(Case(entry, label, {**fixed, **values}, tuple(shape), scheme.family, params,
-                        dist_variance, dist_bounds, sel, env))
+                        dist_variance, dist_bounds, sel))
     return out
 
 

@@ -80,13 +80,19 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "cell" not in metafunc.fixturenames:
+    if not {"cell", "deviation_column"} & set(metafunc.fixturenames):
         return
     run = metafunc.config.stash.get(RUN, None)
     if run is None:
         raise pytest.UsageError("the initspec suite needs --framework NAME")
     cells = run.plan.cells
-    metafunc.parametrize("cell", cells, ids=[c.id for c in cells])
+    if "cell" in metafunc.fixturenames:
+        metafunc.parametrize("cell", cells, ids=[c.id for c in cells])
+    else:  # one test per known deviation and column, run after the cells
+        columns = sorted({(c.deviation.id, f"{c.column}-{c.version}/{c.device}/{c.dtype}")
+                          for c in cells if c.deviation and not c.skip_reason})
+        metafunc.parametrize("deviation_column", columns,
+                             ids=[f"{col}/known-deviation:{dev}" for dev, col in columns])
 
 
 @pytest.fixture(scope="session")
@@ -98,6 +104,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     run = session.config.stash.get(RUN, None)
     if run is None or not run.results_dir or not run.results:
         return
+    if session.config.getoption("initspec_match"):
+        return  # a partial run must not overwrite the published results
     for path in results.write(run.results, run.plan, Path(run.results_dir)):
         session.config.get_terminal_writer().line(f"initspec: wrote {path}")
 

@@ -6,14 +6,15 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-SYMBOL = {"pass": "✅", "fail": "❌", "known-deviation": "⚠️", "fixed": "🆗", "skip": "➖",
-          "error": "💥"}
+SYMBOL = {"pass": "✅", "fail": "❌", "known-deviation": "⚠️", "skip": "➖", "error": "💥"}
 LEGEND = """\
 How to read a cell: ✅ conforms to the spec (the number is observed / expected variance, or
 `exact` for exact checks); ❌ does not — the failing checks are named and listed under Findings;
-⚠️ a known deviation, recorded in the spec with its evidence, that still reproduces; 🆗 a known
-deviation that no longer reproduces (the spec needs updating); ➖ not supported by the framework for
-that dtype/device (reason under Findings); 💥 the adapter raised an error.
+⚠️ a known deviation, recorded in the spec with its reason and upstream link, that this cell
+reproduces (a cell under a deviation that passes is ✅: one cell may lack the power to see a small
+deviation; each deviation is also counted per column, and one that reproduces nowhere is 🆗, the
+spec needs updating); ➖ not supported by the framework for that dtype/device (reason under
+Findings); 💥 the adapter raised an error.
 Each column is one run: framework version, device, dtype. Every stochastic check runs at the
 per-check α shown in the run header, so the whole run has at most the stated false-failure
 probability; each row's variance is certified to the stated resolution with 99 % power.
@@ -23,7 +24,7 @@ probability; each row's variance is certified to the stated resolution with 99 %
 def _cell_text(cell: dict[str, Any]) -> str:
     verdict = cell["verdict"]
     symbol = SYMBOL.get(verdict, verdict)
-    if verdict in ("pass", "fixed"):
+    if verdict == "pass":
         var = next((c for c in cell["checks"] if c["name"] == "variance"), None)
         return f"{symbol} {var['stats']['ratio']:.3f}" if var else f"{symbol} exact"
     if verdict in ("fail", "known-deviation"):
@@ -86,16 +87,8 @@ def _framework_section(framework: str, runs: list[dict[str, Any]]) -> list[str]:
         row = [f"`{key}`", _expected(cell)]
         row += [_cell_text(cells[(key, i)]) if (key, i) in cells else "" for i in range(len(runs))]
         out.append("| " + " | ".join(row) + " |")
-    out += ["", f"### Findings ({framework})", ""]
-    findings = sorted((c for c in cells.values() if c["verdict"] != "pass"), key=lambda c: c["id"])
-    if not findings:
-        out.append("Every cell conforms.")
-    for cell in findings:
-        out.append(f"- **{cell['id']}** — {SYMBOL.get(cell['verdict'])} {cell['verdict']}: "
-                   f"{cell['message'] or '(no message)'}")
-        if cell.get("deviation"):
-            out.append(f"  - known deviation: {cell['deviation']['reason']} "
-                       f"([upstream]({cell['deviation']['link']}))")
+    out += _deviation_section(framework, runs, columns)
+    out += _findings(framework, sorted(cells.values(), key=lambda c: c["id"]))
     out += ["", f"### What {framework}'s documentation claims, and where it happens", "",
             "| Parameter | Documentation says | Source |", "|---|---|---|"]
     seen = set()
@@ -107,6 +100,57 @@ def _framework_section(framework: str, runs: list[dict[str, Any]]) -> list[str]:
         out.append(f"| `{cell['entry']}` | [{claim}]({cell['docs_url']}) | "
                    f"{cell['source'].replace('|', '/')} |")
     out.append("")
+    return out
+
+
+def _findings(framework: str, cells: list[dict[str, Any]]) -> list[str]:
+    """Failures cell by cell; known deviations and skips grouped, with one example each."""
+    out = ["", f"### Findings ({framework})", ""]
+    failing = [c for c in cells if c["verdict"] in ("fail", "error")]
+    if all(c["verdict"] == "pass" for c in cells):
+        return [*out, "Every cell conforms."]
+    out.append("Cells that do not conform:" if failing else
+               "No cell fails outside the known deviations.")
+    out += [f"- **{c['id']}** — {SYMBOL[c['verdict']]} {c['verdict']}: {c['message']}"
+            for c in failing]
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for c in cells:
+        if c["verdict"] == "known-deviation":
+            groups[("known-deviation", c["deviation"]["id"])].append(c)
+        elif c["verdict"] == "skip":
+            groups[("skip", c["message"])].append(c)
+    for (verdict, key), members in groups.items():
+        first = members[0]
+        if verdict == "known-deviation":
+            out.append(f"- {SYMBOL[verdict]} known deviation `{key}` in {len(members)} cells, "
+                       f"e.g. **{first['id']}**: {first['message']}")
+        else:
+            entries = sorted({m["entry"] for m in members})
+            out.append(f"- {SYMBOL[verdict]} skip ({key}): {len(members)} cells of "
+                       f"{', '.join(f'`{e}`' for e in entries)}")
+    return out
+
+
+def _deviation_section(framework: str, runs: list[dict[str, Any]],
+                       columns: list[str]) -> list[str]:
+    found: dict[str, dict[str, Any]] = {}
+    counts: dict[tuple[str, int], str] = {}
+    for i, run in enumerate(runs):
+        for dev in run.get("deviations", []):
+            found.setdefault(dev["id"], dev)
+            mark = "🆗 " if dev["cells"] and not dev["reproduced"] else ""
+            counts[(dev["id"], i)] = f"{mark}{dev['reproduced']}/{dev['cells']}"
+    if not found:
+        return []
+    out = ["", f"### Known deviations ({framework})", "",
+           "Recorded in the spec; the count is the cells of each column that reproduce it.", "",
+           "| Deviation | Reason | " + " | ".join(columns) + " |",
+           "|---|---|" + "---|" * len(columns)]
+    for dev_id, dev in sorted(found.items()):
+        reason = dev["reason"].replace("|", "\\|")
+        row = [f"`{dev_id}`", f"{reason} ([upstream]({dev['link']}))"]
+        row += [counts.get((dev_id, i), "") for i in range(len(runs))]
+        out.append("| " + " | ".join(row) + " |")
     return out
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from initspec import __version__
-from initspec.engine import CellResult, Plan
+from initspec.engine import CellResult, Plan, deviation_outcomes
 
 
 def _clean(value: Any) -> Any:
@@ -53,7 +53,8 @@ def record(result: CellResult) -> dict[str, Any]:
         "verdict": result.verdict,
         "status": result.status,
         "expected": result.expected,
-        "deviation": ({"reason": cell.deviation.reason, "link": cell.deviation.link}
+        "deviation": ({"id": cell.deviation.id, "reason": cell.deviation.reason,
+                       "link": cell.deviation.link}
                       if cell.deviation else None),
         "message": result.message,
         "n": result.n,
@@ -100,12 +101,26 @@ def write(results: Iterable[CellResult], plan: Plan, directory: Path, *,
             "alpha_per_check": plan.alpha,
             "resolution": plan.resolution,
             "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
+            "deviations": [
+                {"id": o.deviation.id, "reason": o.deviation.reason, "link": o.deviation.link,
+                 "cells": o.cells, "reproduced": o.reproduced}
+                for o in deviation_outcomes(group)
+            ],
             "cells": [record(r) for r in group],
         }
         path = directory / f"{column}-{device}-{dtype}.json"
-        path.write_text(json.dumps(_clean(envelope), indent=1) + "\n")
+        path.write_text(_dumps(_clean(envelope)))
         written.append(path)
     return written
+
+
+def _dumps(envelope: dict[str, Any]) -> str:
+    """Indented envelope, one compact line per cell: small files, readable diffs."""
+    head = {k: v for k, v in envelope.items() if k != "cells"}
+    cells = ",\n  ".join(json.dumps(c, ensure_ascii=False, separators=(",", ":"))
+                         for c in envelope["cells"])
+    head_text = json.dumps(head, indent=1, ensure_ascii=False)[:-2]  # without the closing brace
+    return f'{head_text},\n "cells": [\n  {cells}\n ]\n}}\n'
 
 
 def load(directory: Path) -> list[dict[str, Any]]:

@@ -31,12 +31,17 @@ def main(argv: list[str] | None = None) -> int:
     for seed in range(args.first_seed, args.first_seed + args.runs):
         plan = engine.build_plan(spec, adapter, seed=seed, budget=args.budget)
         bad = []
-        for cell in plan.cells:
-            result = engine.evaluate(plan, cell, adapter)
-            evaluated += 1
+        results = [engine.evaluate(plan, cell, adapter) for cell in plan.cells]
+        evaluated += len(results)
+        for result in results:
             if not result.as_expected:
-                bad.append(f"{cell.id}: {result.verdict}: {result.message}")
-                unexpected[cell.id] += 1
+                bad.append(f"{result.cell.id}: {result.verdict}: {result.message}")
+                unexpected[result.cell.id] += 1
+        for outcome in engine.deviation_outcomes(results):
+            if not outcome.still_reproduces:
+                name = f"{outcome.column}/known-deviation:{outcome.deviation.id}"
+                bad.append(f"{name}: reproduced in none of {outcome.cells} cells")
+                unexpected[name] += 1
         red_runs += bool(bad)
         print(f"seed {seed}: {len(plan.cells)} cells, {len(bad)} unexpected", flush=True)
         for line in bad:

@@ -26,7 +26,7 @@ EXPECTED = {
     "Legacy.weight": ("skip", "skip"),
     "Scaled.weight": ("fail", "fail"),
     "Deviant.weight": ("known-deviation", "known-deviation"),
-    "Fixed.weight": ("fixed", "fixed"),
+    "Fixed.weight": ("pass", "pass"),  # its deviation no longer reproduces: see below
     "Broken.weight": ("error", "error"),
     "Half.weight": ("pass", "skip"),
 }
@@ -93,7 +93,18 @@ def test_failure_names_the_failing_checks(evaluated):
 def test_as_expected(evaluated):
     _, cell_results = evaluated
     unexpected = {r.cell.case.entry.name for r in cell_results if not r.as_expected}
-    assert unexpected == {"Scaled.weight", "Fixed.weight", "Broken.weight"}
+    assert unexpected == {"Scaled.weight", "Broken.weight"}
+
+
+def test_deviation_outcomes(evaluated):
+    _, cell_results = evaluated
+    outcomes = {(o.deviation.id, o.column.rsplit("/", 1)[1]): o
+                for o in engine.deviation_outcomes(cell_results)}
+    for dtype in DTYPES:
+        reproducing = outcomes[("missing-gain", dtype)]
+        assert reproducing.still_reproduces and reproducing.reproduced == reproducing.cells == 1
+        gone = outcomes[("old-missing-gain", dtype)]
+        assert not gone.still_reproduces and (gone.reproduced, gone.cells) == (0, 1)
 
 
 def test_error_and_skip_messages(evaluated):
@@ -139,7 +150,7 @@ def test_results_files(written, evaluated):
     cells = {c["entry"]: c for c in runs[1]["cells"]}
     assert cells["Scaled.weight"]["bounds"] == ["-inf", "inf"]
     assert cells["Deviant.weight"]["deviation"] == {
-        "reason": "draws N(0, 1/fan_in): the gain is missing",
+        "id": "missing-gain", "reason": "draws N(0, 1/fan_in): the gain is missing",
         "link": "https://example.invalid/issues/1"}
 
 
@@ -187,7 +198,7 @@ def test_table_cells(table):
         assert cell.startswith("❌ ") and "variance" in cell and "ks" in cell
     for cell in row(table, "Deviant.weight")[2:]:
         assert cell.startswith("⚠️ ") and "variance" in cell
-    assert [c[0] for c in row(table, "Fixed.weight")[2:]] == ["🆗", "🆗"]
+    assert [c[0] for c in row(table, "Fixed.weight")[2:]] == ["✅", "✅"]
     assert row(table, "Legacy.weight")[2:] == ["➖", "➖"]
     assert row(table, "Broken.weight")[2:] == ["💥", "💥"]
     half = row(table, "Half.weight")[2:]
@@ -211,20 +222,27 @@ def test_verdict_counts(table):
 def test_findings(table):
     findings = table.split("### Findings (fake)")[1].split("###")[0]
     lines = [line for line in findings.splitlines() if line.startswith("- ")]
-    # every non-pass cell, and nothing else
-    non_pass = sum(v != "pass" for per_dtype in EXPECTED.values() for v in per_dtype)
-    assert len(lines) == non_pass
+    # failures cell by cell; known deviations and skips grouped per deviation / reason
+    failing = [line for line in lines if line.startswith("- **")]
+    expected_failing = sum(v in ("fail", "error") for per in EXPECTED.values() for v in per)
+    assert len(failing) == expected_failing
     assert not any("Dense.weight" in line for line in lines)
     scaled = next(line for line in lines if "/float32/Scaled.weight[fan_in=64]" in line)
     assert scaled.startswith("- **fake-1.0/cpu/float32/Scaled.weight[fan_in=64]** — ❌ fail: ")
     assert "variance: variance " in scaled and "(ratio 0.5" in scaled
-    assert "⚠️ known-deviation: " in findings
-    assert ("  - known deviation: draws N(0, 1/fan_in): the gain is missing "
-            "([upstream](https://example.invalid/issues/1))") in findings
-    assert "🆗 fixed: the known deviation no longer reproduces: every check passes" in findings
     assert "💥 error: RuntimeError: kernel exploded" in findings
-    assert "➖ skip: unsupported: fake.Half has no bfloat16 kernel" in findings
-    assert "➖ skip: spec entry applies to fake <1.0, not 1.0" in findings
+    deviant = [line for line in lines if "known deviation `missing-gain`" in line]
+    assert len(deviant) == 1 and "in 2 cells, e.g. **fake-1.0/cpu/" in deviant[0]
+    assert "variance: variance " in deviant[0]  # the evidence of one example cell
+    assert any(line.startswith("- ➖ skip (unsupported: fake.Half has no bfloat16 kernel): 1 cells")
+               for line in lines)
+    assert any(line.startswith("- ➖ skip (spec entry applies to fake <1.0, not 1.0): 2 cells")
+               for line in lines)
+    deviations = table.split("### Known deviations (fake)")[1].split("###")[0]
+    assert row(deviations, "old-missing-gain")[2:] == ["🆗 0/1", "🆗 0/1"]
+    assert row(deviations, "missing-gain")[2:] == ["1/1", "1/1"]
+    assert "draws N(0, 1/fan_in): the gain is missing ([upstream](https://example.invalid/" \
+           "issues/1))" in deviations
 
 
 def test_documentation_table(table):
