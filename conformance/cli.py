@@ -76,7 +76,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from initspec.bench import bench
 
     return bench(args.framework, _run_args(args), seed=args.seed, budget=args.budget,
-                 resolution=args.resolution)
+                 resolution=args.resolution, devices=args.device, dtypes=args.dtype,
+                 match=args.match)
 
 
 def _common(p: argparse.ArgumentParser) -> None:

@@ -24,6 +24,7 @@ from initspec.distributions import FAMILY_PARAMS, continuous
 from initspec.formula import Formula, FormulaError
 
 SPEC_DIR = Path(__file__).resolve().parent / "spec"
+_YAMLLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available
 FAMILY_KEY = "family"
 
 
@@ -137,9 +138,10 @@ class _Located:
             text = path.read_text()
         except OSError as exc:
             raise SpecError(f"{path}: cannot read: {exc.strerror}") from None
-        try:
-            self.node = yaml.compose(text, Loader=yaml.SafeLoader)
-            self.data = yaml.safe_load(text)
+        loader = _YAMLLoader(text)
+        try:  # parse once: keep the node tree for line numbers, build the data from it
+            self.node = loader.get_single_node()
+            self.data = loader.construct_document(self.node) if self.node is not None else None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f":{mark.line + 1}" if mark else ""
@@ -161,6 +163,7 @@ class _Located:
             else:
                 break
         return node.start_mark.line + 1 if node is not None else 1
+
 
     def error(self, keys: list[Any] | tuple[Any, ...], message: str) -> SpecError:
         fieldname = ".".join(str(k) for k in keys) or "<document>"
