@@ -315,14 +315,23 @@ def check_tail(sample: Sample, ref, k: float, alpha: float) -> CheckResult:
 
 
 def cell_probability(dist, ref, value: float, dtype: str) -> float:
-    """P(a draw, rounded to dtype, equals ``value``) — exact for every dtype."""
+    """P(a draw, rounded to dtype, equals ``value``).
+
+    Exact for 16-bit dtypes. For float32/float64 the cell is widened to at least eps·σ on each
+    side: a generator cannot resolve a distribution finer than its dtype's precision at the
+    distribution's scale (torch draws U(0, 1) on a 2^-24 grid, so 0 itself has mass 2^-24 where
+    the float32 cell of 0 has almost none), while clamping puts orders of magnitude more there.
+    """
     if _is_discrete(ref):
         return float(ref.pmf(value))
     np_dtype = DTYPES[dtype]
     v = np.asarray(value, dtype=np_dtype)
     below = float(np.nextafter(v, np.asarray(-np.inf, dtype=np_dtype)))
     above = float(np.nextafter(v, np.asarray(np.inf, dtype=np_dtype)))
-    return float(dist.cdf((value + above) / 2) - dist.cdf((value + below) / 2))
+    resolution = float(dtype_info(dtype).eps) * float(dist.std())
+    low, high = min((value + below) / 2, value - resolution), max((value + above) / 2,
+                                                                   value + resolution)
+    return float(dist.cdf(high) - dist.cdf(low))
 
 
 def check_bound_mass(sample: Sample, dist, ref, bound: float, side: str,
