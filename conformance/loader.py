@@ -307,7 +307,10 @@ def load_framework(path: Path | str, schemes: Mapping[str, Scheme] | None = None
     framework = data["framework"]
     cases: list[Case] = []
     seen: set[str] = set()
+    default_versions = data.get("versions")
     for i, raw in enumerate(data["entries"]):
+        if default_versions is not None:
+            raw = {"versions": default_versions, **raw}
         for case in _expand(doc, ["entries", i], raw, framework, schemes):
             if case.name in seen:
                 raise doc.error(["entries", i, "name"], f"duplicate case {case.name}")

@@ -412,3 +412,13 @@ def test_validate_cli_reports_one_line(tmp_path, capsys, text):
     assert len(lines) == 1, captured.err
     assert lines[0].startswith(f"initspec: spec error: {path}:")
     assert "Traceback" not in captured.err
+
+
+def test_framework_versions_are_the_default_of_every_entry(tmp_path, schemes):
+    text = mutate("dtypes: [float32, bfloat16]\n", 'dtypes: [float32, bfloat16]\nversions: ">=2"\n')
+    text = mutate("    param: bias\n", '    param: bias\n    versions: "<2"\n', text)
+    path = tmp_path / "fake.yaml"
+    path.write_text(text)
+    by_entry = {c.entry.name: c.entry for c in load_framework(path, schemes).cases}
+    assert str(by_entry["Dense.weight"].versions) == ">=2"
+    assert str(by_entry["Dense.bias"].versions) == "<2"  # an entry's own range wins
