@@ -574,3 +574,32 @@ def test_sparse_rest_follows_the_nonzero_distribution():
     # forgetting to remove the structural zeros would be caught
     flat = x.reshape(-1)
     assert {"ks", "variance"} <= failing(engine.distribution_checks(flat, dist, "float32", ALPHA))
+
+
+# --------------------------------------------------------------------------- KS against scipy
+
+
+@pytest.mark.parametrize("dist", [UNIFORM, NORMAL, TRUNCNORM],
+                         ids=["uniform", "normal", "truncnorm"])
+@pytest.mark.parametrize("shift", [0.0, 0.02])
+def test_grid_ks_statistic_brackets_scipy_kstest(dist, shift):
+    """On float32/64 the engine's D (2^16 quantiles) is at most scipy's exact D, within 2^-16."""
+    x = draw(dist, "float64", seed=40, n=200_000) + shift * SD
+    exact = stats.kstest(x, dist.cdf).statistic
+    result = checks.check_ks(checks.Sample(x, "float64"), dist, dist, ALPHA)
+    assert exact - 2**-16 <= result.stats["D"] <= exact + 1e-12
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_discrete_ks_statistic_is_the_exact_sup_distance(dtype):
+    """On 16-bit dtypes D is exact: compare with sup |F_n - F| over every representable value."""
+    x = draw(NORMAL, dtype, seed=41, n=200_000)
+    ref = reference(NORMAL, dtype)
+    result = checks.check_ks(checks.Sample(x, dtype), NORMAL, ref, ALPHA)
+    grid = representable(dtype)
+    sorted_x = np.sort(x.astype(np.float64))
+    ecdf = np.searchsorted(sorted_x, grid, side="right") / x.size
+    ecdf_before = np.searchsorted(sorted_x, grid, side="left") / x.size
+    brute = max(np.abs(ecdf - ref.cdf(grid)).max(),
+                np.abs(ecdf_before - (ref.cdf(grid) - ref.pmf(grid))).max())
+    assert result.stats["D"] == pytest.approx(brute, abs=1e-12)
