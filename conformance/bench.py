@@ -49,7 +49,9 @@ def bench(framework: str, run_argv: list[str], *, seed: int, budget: float, reso
             Grab.run = session.config.stash.get(RUN, None)
 
     start = time.perf_counter()
-    code = pytest.main([*run_argv, "-q"], plugins=[Grab()])
+    # the plugin module is already imported here, so pytest cannot assertion-rewrite it: harmless
+    quiet = ["-q", "-W", "ignore::pytest.PytestAssertRewriteWarning"]
+    code = pytest.main([*run_argv, *quiet], plugins=[Grab()])
     full = time.perf_counter() - start
     after = generation_seconds(adapter, plan)
     generate = (before + after) / 2
