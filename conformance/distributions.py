@@ -24,7 +24,6 @@ FAMILY_PARAMS: dict[str, tuple[str, ...]] = {
     "sparse": ("sparsity", "std"),
     "identity": ("gain", "groups"),
 }
-RANDOM_FAMILIES = frozenset({"uniform", "normal", "truncnorm", "sparse"})
 DTYPES: dict[str, np.dtype] = {
     "float64": np.dtype(np.float64),
     "float32": np.dtype(np.float32),

@@ -65,10 +65,7 @@ class Plan:
         case = cell.case
         if case.family in EXACT_INSTANCES:
             return EXACT_INSTANCES[case.family]
-        per_instance = math.prod(case.shape)
-        if case.select is not None:
-            along = case.shape[case.select.axis]
-            per_instance = per_instance // along * (along - 1 if case.select.complement else 1)
+        per_instance = selected_size(case)
         if case.family == "sparse":
             rows = case.shape[0]
             per_instance = per_instance * (rows - math.ceil(case.params["sparsity"] * rows)) // rows
@@ -110,6 +107,15 @@ class CellResult:
 
     def failures(self) -> list[checks.CheckResult]:
         return [c for c in self.checks if not c.passed]
+
+
+def selected_size(case: Case) -> int:
+    """Values one instance contributes to the checks (after the entry's ``select``)."""
+    size = math.prod(case.shape)
+    if case.select is None:
+        return size
+    along = case.shape[case.select.axis]
+    return size // along * (along - 1 if case.select.complement else 1)
 
 
 def _distribution(case: Case):
@@ -185,8 +191,8 @@ def evaluate(plan: Plan, cell: Cell, adapter: Adapter) -> CellResult:
         result.status, result.message = "error", f"checking failed: {type(exc).__name__}: {exc}"
         return result
     result.seconds_check = time.perf_counter() - start
-    selected = cell.case.select is not None and x.shape[1:] == cell.case.shape
-    result.n = int(_select(x, cell.case).size if selected else x.size)
+    shape_ok = x.shape[1:] == cell.case.shape
+    result.n = int(x.shape[0] * selected_size(cell.case) if shape_ok else x.size)
     failed = result.failures()
     result.status = "fail" if failed else "pass"
     result.message = "; ".join(f"{c.name}: {c.message}" for c in failed)
