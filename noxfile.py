@@ -1,13 +1,15 @@
 """Sessions: conformance (one environment per framework), tests, bench, seeds, lint.
 
-    nox -s conformance              # every framework; results + reports/COMPATIBILITY.md
-    nox -s "conformance(framework='torch')" -- --seed 7
+    nox -s conformance              # every environment; results + reports/COMPATIBILITY.md
+    nox -s "conformance(env='jax')" -- --seed 7
     nox -s tests                    # the engine's own tests (no ML framework installed)
-    nox -s bench                    # full run vs raw generation, per framework
-    nox -s seeds -- 20              # false-failure rate of the torch suite over 20 seeds
+    nox -s bench                    # each column's full run vs raw generation
+    nox -s seeds -- 20 torch        # false-failure rate of one column over 20 seeds
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 import nox
 
@@ -15,19 +17,50 @@ nox.options.default_venv_backend = "virtualenv"  # uv would not see the torch wh
 nox.options.sessions = ["tests", "lint", "conformance"]
 nox.options.reuse_existing_virtualenvs = True
 
-# Each framework's own environment: what `pip install` needs for its adapter.
-# torch is pinned: the CPU wheel of 2.13.0 is on the project's machines; an open range pulls CUDA.
-FRAMEWORKS = {
-    "torch": [".[torch]"],
+
+@dataclass(frozen=True)
+class Environment:
+    """One nox environment: what to install, which columns run in it (one process, so a heavy
+    framework import is paid once), and the environment variables it needs."""
+
+    install: list[list[str]]
+    columns: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+
+
+# Versions are pinned in pyproject.toml's extras. torch: the CPU wheel of 2.13.0 is on the
+# project's machines; an open range pulls CUDA. tf-keras (for tf.compat.v1.layers) requires the
+# full `tensorflow` package; --no-deps keeps tensorflow-cpu the only TensorFlow installed.
+ENVIRONMENTS = {
+    "torch": Environment([[".[torch]"]], ["torch"]),
+    "tensorflow": Environment([[".[tensorflow]"], ["--no-deps", "tf-keras==2.21.0"]],
+                              ["keras-tensorflow", "tf-compat-v1"],
+                              {"KERAS_BACKEND": "tensorflow"}),
+    "keras-jax": Environment([[".[keras-jax]"]], ["keras-jax"], {"KERAS_BACKEND": "jax"}),
+    "keras-torch": Environment([[".[keras-torch]"]], ["keras-torch"],
+                               {"KERAS_BACKEND": "torch"}),
+    "jax": Environment([[".[jax]"]], ["jax", "flax", "equinox", "haiku"]),
 }
+COLUMNS = {column: name for name, e in ENVIRONMENTS.items() for column in e.columns}
+
+
+def _install(session: nox.Session, environment: Environment) -> None:
+    for args in environment.install:
+        session.install(*args)
+
+
+def _frameworks(columns: list[str]) -> list[str]:
+    return [arg for column in columns for arg in ("--framework", column)]
 
 
 @nox.session(python="3.11")
-@nox.parametrize("framework", list(FRAMEWORKS))
-def conformance(session: nox.Session, framework: str) -> None:
-    """Run the conformance suite for one framework and re-render the table."""
-    session.install(*FRAMEWORKS[framework])
-    session.run("initspec", "run", "--framework", framework, *session.posargs)
+@nox.parametrize("env", list(ENVIRONMENTS))
+def conformance(session: nox.Session, env: str) -> None:
+    """Run the conformance suite for one environment's columns and re-render the table."""
+    environment = ENVIRONMENTS[env]
+    _install(session, environment)
+    session.run("initspec", "run", *_frameworks(environment.columns), *session.posargs,
+                env=environment.env)
 
 
 @nox.session(python="3.11")
@@ -38,19 +71,24 @@ def tests(session: nox.Session) -> None:
 
 
 @nox.session(python="3.11")
-@nox.parametrize("framework", list(FRAMEWORKS))
-def bench(session: nox.Session, framework: str) -> None:
-    """Time the full conformance run against raw sample generation (target ratio <= 1.5)."""
-    session.install(*FRAMEWORKS[framework])
-    session.run("initspec", "bench", "--framework", framework, *session.posargs)
+@nox.parametrize("env", list(ENVIRONMENTS))
+def bench(session: nox.Session, env: str) -> None:
+    """Time each column's full run against raw sample generation (target ratio <= 1.5)."""
+    environment = ENVIRONMENTS[env]
+    _install(session, environment)
+    session.run("initspec", "bench", *_frameworks(environment.columns), *session.posargs,
+                env=environment.env)
 
 
 @nox.session(python="3.11")
 def seeds(session: nox.Session) -> None:
-    """False-failure rate: run the torch suite under seeds 1..N (default 20), count red runs."""
-    count = int(session.posargs[0]) if session.posargs else 20
-    session.install(*FRAMEWORKS["torch"])
-    session.run("python", "-m", "initspec.seeds", "--framework", "torch", "--runs", str(count))
+    """False-failure rate: run one column's suite under seeds 1..N (default: 20, torch)."""
+    count = session.posargs[0] if session.posargs else "20"
+    column = session.posargs[1] if len(session.posargs) > 1 else "torch"
+    environment = ENVIRONMENTS[COLUMNS[column]]
+    _install(session, environment)
+    session.run("python", "-m", "initspec.seeds", "--framework", column, "--runs", count,
+                env=environment.env)
 
 
 @nox.session(python="3.11")

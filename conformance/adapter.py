@@ -31,6 +31,10 @@ class SampleRequest:
     count: how many independent instances to draw.
     device, dtype: where and in which dtype ("float32", "float64", "float16", "bfloat16").
     seed: seed the framework's generator with this once, then draw all instances.
+    input_shape: the input (batch dimension included) a layer is built / initialised with, for
+        frameworks that create parameters from an input; None when the spec gives none.
+    reuse: draw every instance from ONE constructed object (an initializer called ``count``
+        times: reproducibility entries); otherwise each instance comes from a fresh object.
     """
 
     target: str
@@ -41,6 +45,8 @@ class SampleRequest:
     device: str
     dtype: str
     seed: int
+    input_shape: tuple[int, ...] | None = None
+    reuse: bool = False
 
 
 class Unsupported(Exception):
@@ -78,6 +84,11 @@ class Adapter(abc.ABC):
     def reproducer(self, request: SampleRequest) -> str:
         """A few lines of framework code that reproduce the first draw of ``request``."""
         return ""
+
+    def environment(self) -> dict[str, str]:
+        """Versions of everything that decides the draws (framework, backend, ...), for the
+        results envelope; by default just the framework's."""
+        return {self.spec: self.version()}
 
 
 def available_adapters() -> list[str]:

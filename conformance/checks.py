@@ -157,29 +157,75 @@ def check_constant(x: np.ndarray, value: float, dtype: str | None) -> CheckResul
     return CheckResult("constant", bad == 0, msg, stats={"expected": expected, "mismatches": bad})
 
 
-def check_orthogonal(x: np.ndarray, gain: float, dtype: str) -> CheckResult:
-    """Each instance, flattened to (rows, rest), has orthonormal rows or columns scaled by gain.
+def check_orthogonal(x: np.ndarray, gain: float, dtype: str, axis: int = 0,
+                     blocks: int = 1) -> CheckResult:
+    """Each instance, as a matrix whose columns run along ``axis``, split into ``blocks`` equal
+    column groups, has orthonormal rows or columns (whichever are fewer) in every group, times gain.
+
+    torch flattens to (shape[0], rest) (axis 0); Keras and jax to (rest, shape[-1]) (axis -1). A
+    matrix and its transpose pass alike, so only which axis stays whole matters.
 
     Tolerance: rounding a gain-scaled orthonormal matrix to ``dtype`` (unit roundoff u) moves each
     Gram entry by at most gain²·(2u + u²) (Cauchy–Schwarz); a Householder QR computed in float32
     (16-bit dtypes) or in the dtype itself adds about m·u_compute. We allow
     gain²·(2u + u² + 4·m·u_compute): a wrong gain or a non-orthogonal matrix is off by O(gain²).
     """
+    x = np.asarray(x)
+    columns = x.shape[1:][axis]
+    if blocks < 1 or columns % blocks:
+        return CheckResult("orthogonal", False, f"axis {axis} of length {columns} does not split "
+                           f"into {blocks} equal blocks")
     worst = 0.0
     m = 1
-    for instance in np.asarray(x):
-        mat = instance.reshape(instance.shape[0], -1).astype(np.float64)
-        m = max(mat.shape)
-        gram = mat @ mat.T if mat.shape[0] <= mat.shape[1] else mat.T @ mat
-        err = float(np.abs(gram - gain**2 * np.eye(gram.shape[0])).max())
-        worst = max(worst, err if np.isfinite(err) else np.inf)
+    for instance in x:
+        full = np.moveaxis(instance, axis, -1).reshape(-1, columns).astype(np.float64)
+        for mat in np.split(full, blocks, axis=1):
+            m = max(m, *mat.shape)
+            gram = mat @ mat.T if mat.shape[0] <= mat.shape[1] else mat.T @ mat
+            err = float(np.abs(gram - gain**2 * np.eye(gram.shape[0])).max())
+            worst = max(worst, err if np.isfinite(err) else np.inf)
     u = float(dtype_info(dtype).eps) / 2
     u_compute = float(dtype_info("float32").eps) / 2 if dtype in DISCRETE_DTYPES else u
     tol = gain**2 * (2 * u + u * u + 4 * m * u_compute)
     ok = worst <= tol
+    where = f"axis {axis}" + (f", {blocks} blocks" if blocks > 1 else "")
     return CheckResult("orthogonal", ok, f"max |QᵀQ - gain²·I| = {worst:.3g} "
-                       f"{'<=' if ok else '>'} {tol:.3g} (gain {gain:.6g}, {dtype})",
+                       f"{'<=' if ok else '>'} {tol:.3g} (gain {gain:.6g}, {where}, {dtype})",
                        stats={"max_error": worst, "tolerance": tol, "gain": gain})
+
+
+def check_delta_orthogonal(x: np.ndarray, gain: float, dtype: str) -> CheckResult:
+    """(*spatial, in, out) kernels: exact zeros off the centre tap, an orthogonal (in, out) matrix
+    times gain on it (checked as :func:`check_orthogonal`)."""
+    x = np.asarray(x)
+    centre = tuple(k // 2 for k in x.shape[1:-2])
+    mask = np.ones(x.shape[1:-2], dtype=bool)
+    mask[centre] = False
+    off = int(np.count_nonzero(x[:, mask]))
+    if off:
+        return CheckResult("delta-orthogonal", False, f"{off} values off the centre tap "
+                           f"{centre} are not zero", stats={"off_centre_nonzero": off})
+    inner = check_orthogonal(x[(slice(None), *centre)], gain, dtype, axis=-1)
+    return CheckResult("delta-orthogonal", inner.passed, f"zero off the centre tap {centre}; "
+                       f"centre: {inner.message}", stats=inner.stats)
+
+
+def check_repeat(x: np.ndarray, expect: str) -> CheckResult:
+    """Reproducibility: instances all bitwise identical (``identical``) or pairwise different
+    (``distinct``). Two independent continuous draws coincide with probability ~0."""
+    x = np.asarray(x)
+    flat = np.ascontiguousarray(x).reshape(len(x), -1).view(np.uint8)  # NaN == NaN bitwise
+    same = [(i, j) for i in range(len(x)) for j in range(i + 1, len(x))
+            if np.array_equal(flat[i], flat[j])]
+    pairs = len(x) * (len(x) - 1) // 2
+    if expect == "identical":
+        ok = len(same) == pairs
+        msg = f"{len(same)}/{pairs} pairs of instances bitwise identical"
+    else:
+        ok = not same
+        msg = f"{len(same)}/{pairs} pairs of instances bitwise identical (expected none)"
+    return CheckResult(f"repeat-{expect}", ok, msg, stats={"identical_pairs": len(same),
+                                                         "pairs": pairs})
 
 
 def identity_pattern(shape: tuple[int, ...], gain: float, groups: int) -> np.ndarray:

@@ -14,8 +14,10 @@ SUITE = Path(__file__).with_name("suite.py")
 def _run_args(args: argparse.Namespace) -> list[str]:
     argv = [str(SUITE), "-p", "initspec.plugin", "-p", "no:cacheprovider",
             "--rootdir", str(Path.cwd()), "-c", str(SUITE.with_name("pytest.ini")),
-            "--framework", args.framework, "--seed", str(args.seed),
+            "--seed", str(args.seed),
             "--budget", str(args.budget), "--resolution", str(args.resolution), "-rfEs"]
+    for framework in args.framework:
+        argv += ["--framework", framework]
     for device in args.device or []:
         argv += ["--device", device]
     for dtype in args.dtype or []:
@@ -75,13 +77,18 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from initspec.bench import bench
 
-    return bench(args.framework, _run_args(args), seed=args.seed, budget=args.budget,
-                 resolution=args.resolution, devices=args.device, dtypes=args.dtype,
-                 match=args.match)
+    codes = []
+    for framework in args.framework:  # one column at a time: each gets its own ratio
+        column = argparse.Namespace(**{**vars(args), "framework": [framework]})
+        codes.append(bench(framework, _run_args(column), seed=args.seed, budget=args.budget,
+                           resolution=args.resolution, devices=args.device, dtypes=args.dtype,
+                           match=args.match))
+    return max(codes)
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--framework", required=True, help="adapter name, e.g. torch")
+    p.add_argument("--framework", required=True, action="append",
+                   help="adapter (column) name, e.g. torch; repeat to run several in one process")
     p.add_argument("--spec", help="framework spec file (default: the adapter's own)")
     p.add_argument("--device", action="append", help="only this device (repeatable)")
     p.add_argument("--dtype", action="append", help="only this dtype (repeatable)")

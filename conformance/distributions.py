@@ -20,7 +20,8 @@ FAMILY_PARAMS: dict[str, tuple[str, ...]] = {
     "normal": ("mean", "std"),
     "truncnorm": ("mean", "std", "a", "b"),
     "constant": ("value",),
-    "orthogonal": ("gain",),
+    "orthogonal": ("gain", "axis", "blocks"),
+    "delta_orthogonal": ("gain",),
     "sparse": ("sparsity", "std"),
     "identity": ("gain", "groups"),
 }

@@ -23,7 +23,8 @@ from initspec.loader import Case, FrameworkSpec, KnownDeviation
 
 DEFAULT_BUDGET = 1e-3
 DEFAULT_RESOLUTION = 0.01
-EXACT_INSTANCES = {"constant": 2, "identity": 2, "orthogonal": 3}
+EXACT_INSTANCES = {"constant": 2, "identity": 2, "orthogonal": 3, "delta_orthogonal": 3}
+REPEAT_INSTANCES = 3
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,8 @@ class Plan:
     def count(self, cell: Cell) -> int:
         """Instances to draw: enough values for the resolution, or a few for exact checks."""
         case = cell.case
+        if case.entry.repeat is not None:
+            return REPEAT_INSTANCES
         if case.family in EXACT_INSTANCES:
             return EXACT_INSTANCES[case.family]
         per_instance = selected_size(case)
@@ -125,7 +128,7 @@ def _distribution(case: Case):
 def stochastic_checks(case: Case) -> tuple[str, ...]:
     """The chance-governed checks a case will run (each takes a share of the error budget)."""
     dist = _distribution(case)
-    if dist is None:
+    if dist is None or case.entry.repeat is not None:
         return ()
     names = ["ks", "mean", "variance", *(f"tail>{k}σ" for k in checks.tail_thresholds(dist))]
     lo, hi = dist.support()
@@ -145,13 +148,16 @@ def build_plan(spec: FrameworkSpec, adapter: Adapter, *, devices: list[str] | No
         for dtype in dtypes:
             for case in spec.cases:
                 skip = None
-                versions = case.entry.versions
-                if versions is not None and not versions.contains(version, prereleases=True):
-                    skip = f"spec entry applies to {adapter.spec} {versions}, not {version}"
-                elif case.entry.dtypes is not None and dtype not in case.entry.dtypes:
-                    skip = f"spec entry is checked in {', '.join(sorted(case.entry.dtypes))} only"
-                deviation = next((d for d in case.entry.known_deviations
-                                  if d.applies(device, dtype, version)), None)
+                entry = case.entry
+                if entry.versions is not None and not entry.versions.contains(
+                        version, prereleases=True):
+                    skip = f"spec entry applies to {adapter.spec} {entry.versions}, not {version}"
+                elif entry.dtypes is not None and dtype not in entry.dtypes:
+                    skip = f"spec entry is checked in {', '.join(sorted(entry.dtypes))} only"
+                elif entry.columns is not None and adapter.name not in entry.columns:
+                    skip = f"spec entry applies to {', '.join(sorted(entry.columns))} only"
+                deviation = next((d for d in entry.known_deviations
+                                  if d.applies(device, dtype, version, adapter.name)), None)
                 cell = Cell(case, adapter.name, version, device, dtype,
                             stochastic_checks(case) if skip is None else (), deviation, skip)
                 if match is None or match in cell.id:
@@ -164,7 +170,9 @@ def build_plan(spec: FrameworkSpec, adapter: Adapter, *, devices: list[str] | No
 def request_for(plan: Plan, cell: Cell) -> SampleRequest:
     case = cell.case
     return SampleRequest(case.entry.target, case.entry.param, dict(case.kwargs), case.shape,
-                         plan.count(cell), cell.device, cell.dtype, plan.seed_for(cell))
+                         plan.count(cell), cell.device, cell.dtype, plan.seed_for(cell),
+                         input_shape=case.input_shape,
+                         reuse=case.entry.repeat is not None and case.entry.repeat.reuse)
 
 
 def evaluate(plan: Plan, cell: Cell, adapter: Adapter) -> CellResult:
@@ -216,10 +224,15 @@ def run_checks(case: Case, x: np.ndarray, dtype: str, alpha: float) -> list[chec
     if case.select is not None:
         x = _select(x, case)
     p = case.params
-    if case.family == "constant":
+    if case.entry.repeat is not None:
+        results.append(checks.check_repeat(x, case.entry.repeat.expect))
+    elif case.family == "constant":
         results.append(checks.check_constant(x, p["value"], dtype))
     elif case.family == "orthogonal":
-        results.append(checks.check_orthogonal(x, p["gain"], dtype))
+        results.append(checks.check_orthogonal(x, p["gain"], dtype, int(p["axis"]),
+                                               int(p["blocks"])))
+    elif case.family == "delta_orthogonal":
+        results.append(checks.check_delta_orthogonal(x, p["gain"], dtype))
     elif case.family == "identity":
         results.append(checks.check_identity(x, p["gain"], int(p["groups"]), dtype))
     elif case.family == "sparse":

@@ -23,7 +23,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from initspec.distributions import FAMILY_PARAMS, continuous
 from initspec.formula import Formula, FormulaError
 
-SPEC_DIR = Path(__file__).resolve().parent / "spec"
+SPEC_DIR = Path(__file__).parent / "spec"  # not resolve(): a symlinked dev tree keeps working
 _YAMLLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available
 FAMILY_KEY = "family"
 
@@ -60,16 +60,30 @@ class KnownDeviation:
     devices: frozenset[str] | None = None
     versions: SpecifierSet | None = None
     checks: frozenset[str] | None = None  # the failing checks it explains; None: any
+    columns: frozenset[str] | None = None  # e.g. {"keras-torch"}: one backend only
 
     def explains(self, failing: set[str]) -> bool:
         return self.checks is None or failing <= self.checks
 
-    def applies(self, device: str, dtype: str, version: str) -> bool:
+    def applies(self, device: str, dtype: str, version: str, column: str | None = None) -> bool:
         return (
             (self.dtypes is None or dtype in self.dtypes)
             and (self.devices is None or device in self.devices)
             and (self.versions is None or self.versions.contains(version, prereleases=True))
+            and (self.columns is None or column is None or column in self.columns)
         )
+
+
+@dataclass(frozen=True)
+class Repeat:
+    """A reproducibility entry: are repeated draws identical or distinct?
+
+    reuse: every instance comes from one constructed object (an initializer called again);
+    otherwise each instance from a fresh object, as for every other entry.
+    """
+
+    reuse: bool
+    expect: str  # "identical" | "distinct"
 
 
 @dataclass(frozen=True)
@@ -90,6 +104,9 @@ class Entry:
     known_deviations: tuple[KnownDeviation, ...]
     file: str
     line: int
+    columns: frozenset[str] | None = None  # only these columns (adapters) run it
+    repeat: Repeat | None = None
+    concept: str | None = None  # cross-framework row of the overview table
 
 
 @dataclass(frozen=True)
@@ -112,6 +129,7 @@ class Case:
     variance: float | None
     bounds: tuple[float, float] | None
     select: Select | None = None
+    input_shape: tuple[int, ...] | None = None  # what the layer is built / initialised with
 
     @property
     def name(self) -> str:
@@ -332,6 +350,7 @@ def _expand(doc: _Located, keys: list[Any], raw: dict[str, Any], framework: str,
             frozenset(d["devices"]) if "devices" in d else None,
             _specifier(doc, [*keys, "known_deviations", j, "versions"], d.get("versions")),
             frozenset(d["checks"]) if "checks" in d else None,
+            frozenset(d["columns"]) if "columns" in d else None,
         )
         for j, d in enumerate(raw.get("known_deviations", []))
     )
@@ -342,10 +361,15 @@ def _expand(doc: _Located, keys: list[Any], raw: dict[str, Any], framework: str,
         versions=_specifier(doc, [*keys, "versions"], raw.get("versions")),
         dtypes=frozenset(raw["dtypes"]) if "dtypes" in raw else None,
         known_deviations=deviations, file=str(doc.path), line=doc.line(keys),
+        columns=frozenset(raw["columns"]) if "columns" in raw else None,
+        repeat=Repeat(raw["repeat"]["reuse"], raw["repeat"]["expect"]) if "repeat" in raw else None,
+        concept=raw.get("concept"),
     )
     fixed = raw.get("kwargs", {})
     formulas = {
         "shape": [_formula(doc, [*keys, "shape", j], v) for j, v in enumerate(raw["shape"])],
+        "input": [_formula(doc, [*keys, "input", j], v)
+                  for j, v in enumerate(raw.get("input", []))],
         "fans": {k: _formula(doc, [*keys, "fans", k], v) for k, v in raw.get("fans", {}).items()},
         "let": {k: _formula(doc, [*keys, "let", k], v) for k, v in raw.get("let", {}).items()},
         "with": {k: _formula(doc, [*keys, "with", k], v) for k, v in raw["with"].items()},
@@ -373,13 +397,12 @@ def _expand(doc: _Located, keys: list[Any], raw: dict[str, Any], framework: str,
             scope = {k: f(env) for k, f in formulas["with"].items()}
             # entry formulas see case values, fans and let first, then the scheme's parameters
             env = {**scope, **env}
-            shape = []
-            for j, f in enumerate(formulas["shape"]):
-                _require(doc, [*keys, "shape", j], f, set(env))
-                size = f(env)
-                if size != int(size) or size < 0:
-                    raise doc.error(ckeys, f"shape[{j}] = {f.text} = {size}, not a size")
-                shape.append(int(size))
+            shape = [_size(doc, ckeys, "shape", j, f, env)
+                     for j, f in enumerate(formulas["shape"])]
+            input_shape = None
+            if "input" in raw:
+                input_shape = tuple(_size(doc, ckeys, "input", j, f, env)
+                                    for j, f in enumerate(formulas["input"]))
             params, statements = resolve(schemes, scheme, scope)
             if variance is not None:
                 _require(doc, [*keys, "variance"], variance, set(env))
@@ -403,8 +426,17 @@ def _expand(doc: _Located, keys: list[Any], raw: dict[str, Any], framework: str,
         dist_bounds = next((b for _, _, b in statements if b is not None), None)
         label = ",".join(f"{k}={_show(v)}" for k, v in values.items())
         out.append(Case(entry, label, {**fixed, **values}, tuple(shape), scheme.family, params,
-                        dist_variance, dist_bounds, sel))
+                        dist_variance, dist_bounds, sel, input_shape))
     return out
+
+
+def _size(doc: _Located, ckeys: list[Any], field: str, j: int, f: Formula,
+          env: Mapping[str, float]) -> int:
+    _require(doc, [*ckeys[:-2], field, j], f, set(env))
+    size = f(env)
+    if size != int(size) or size < 0:
+        raise doc.error(ckeys, f"{field}[{j}] = {f.text} = {size}, not a size")
+    return int(size)
 
 
 def _symbols(values: Mapping[str, Any]) -> dict[str, float]:

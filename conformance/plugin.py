@@ -1,8 +1,11 @@
 """pytest plugin: generates one test per cell (spec × adapter × device × dtype).
 
 Loaded with ``-p initspec.plugin`` (``initspec run`` does this) on ``initspec/suite.py``.
-A test passes when the verdict is what the spec expects: a pass, or a recorded known deviation
-that still reproduces (shown as xfail). Unsupported cells are skipped with their reason.
+Several columns may run in one process (``--framework jax --framework flax``: a heavy framework
+import paid once); each column is planned on its own, with its own error budget, exactly as if it
+ran alone, so its verdicts do not depend on what else shares the process. A test passes when the
+verdict is what the spec expects: a pass, or a recorded known deviation that still reproduces
+(shown as xfail). Unsupported cells are skipped with their reason.
 """
 
 from __future__ import annotations
@@ -17,31 +20,40 @@ from initspec.loader import SpecError, framework_spec_path, load_framework
 
 
 class Run:
-    """State of one conformance run, shared by every generated test."""
+    """State of one conformance run (one or more columns), shared by every generated test."""
 
     def __init__(self, config: pytest.Config):
         opt = config.getoption
-        self.adapter = load_adapter(opt("initspec_framework"))
-        spec_path = Path(opt("initspec_spec") or framework_spec_path(self.adapter.spec))
-        self.spec = load_framework(spec_path)
-        self.plan = engine.build_plan(
-            self.spec, self.adapter,
-            devices=opt("initspec_device") or None, dtypes=opt("initspec_dtype") or None,
-            budget=opt("initspec_budget"), resolution=opt("initspec_resolution"),
-            seed=opt("initspec_seed"), match=opt("initspec_match"),
-        )
+        names = opt("initspec_framework")
+        if opt("initspec_spec") and len(names) > 1:
+            raise SpecError("--spec names one spec file: give it with a single --framework")
+        self.adapters = {name: load_adapter(name) for name in names}
+        specs = {}
+        self.plans: dict[str, engine.Plan] = {}
+        for name, adapter in self.adapters.items():
+            path = Path(opt("initspec_spec") or framework_spec_path(adapter.spec))
+            if path not in specs:
+                specs[path] = load_framework(path)
+            self.plans[name] = engine.build_plan(
+                specs[path], adapter,
+                devices=opt("initspec_device") or None, dtypes=opt("initspec_dtype") or None,
+                budget=opt("initspec_budget"), resolution=opt("initspec_resolution"),
+                seed=opt("initspec_seed"), match=opt("initspec_match"),
+            )
+        self.cells = [cell for plan in self.plans.values() for cell in plan.cells]
         self.results_dir = opt("initspec_results")
         self.results: list[engine.CellResult] = []
 
     def evaluate(self, cell: engine.Cell) -> engine.CellResult:
-        result = engine.evaluate(self.plan, cell, self.adapter)
+        result = engine.evaluate(self.plans[cell.column], cell, self.adapters[cell.column])
         self.results.append(result)
         return result
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("initspec")
-    group.addoption("--framework", dest="initspec_framework", help="adapter (column) to run")
+    group.addoption("--framework", dest="initspec_framework", action="append",
+                    help="adapter (column) to run; repeat to run several in one process")
     group.addoption("--spec", dest="initspec_spec", help="framework spec file (default: its own)")
     group.addoption("--device", dest="initspec_device", action="append", help="only this device")
     group.addoption("--dtype", dest="initspec_dtype", action="append", help="only this dtype")
@@ -71,12 +83,15 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     run = config.stash.get(RUN, None)
     if run is None:
         return []
-    plan = run.plan
-    checks = sum(len(c.stochastic_checks) for c in plan.cells)
-    return [f"initspec: {run.adapter.name} {run.adapter.version()} on "
-            f"{', '.join(run.adapter.devices())}; {len(plan.cells)} cells, {checks} stochastic "
-            f"checks, budget {plan.budget:g} -> alpha {plan.alpha:.3g} per check; "
-            f"seed {plan.seed}; variance resolution ±{100 * plan.resolution:g}%"]
+    lines = []
+    for name, plan in run.plans.items():
+        adapter = run.adapters[name]
+        checks = sum(len(c.stochastic_checks) for c in plan.cells)
+        lines.append(f"initspec: {name} {adapter.version()} on {', '.join(adapter.devices())}; "
+                     f"{len(plan.cells)} cells, {checks} stochastic checks, budget "
+                     f"{plan.budget:g} -> alpha {plan.alpha:.3g} per check; seed {plan.seed}; "
+                     f"variance resolution ±{100 * plan.resolution:g}%")
+    return lines
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -85,7 +100,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     run = metafunc.config.stash.get(RUN, None)
     if run is None:
         raise pytest.UsageError("the initspec suite needs --framework NAME")
-    cells = run.plan.cells
+    cells = run.cells
     if "cell" in metafunc.fixturenames:
         metafunc.parametrize("cell", cells, ids=[c.id for c in cells])
     else:  # one test per known deviation and column, run after the cells
@@ -106,8 +121,14 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         return
     if session.config.getoption("initspec_match"):
         return  # a partial run must not overwrite the published results
-    for path in results.write(run.results, run.plan, Path(run.results_dir)):
-        session.config.get_terminal_writer().line(f"initspec: wrote {path}")
+    for name, plan in run.plans.items():
+        mine = [r for r in run.results if r.cell.column == name]
+        if not mine:
+            continue
+        adapter = run.adapters[name]
+        for path in results.write(mine, plan, Path(run.results_dir),
+                                  environment=adapter.environment()):
+            session.config.get_terminal_writer().line(f"initspec: wrote {path}")
 
 
 def failure_text(result: engine.CellResult) -> str:

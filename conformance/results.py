@@ -40,6 +40,7 @@ def record(result: CellResult) -> dict[str, Any]:
         "target": entry.target,
         "param": entry.param,
         "scheme": entry.scheme.name,
+        "concept": entry.concept,
         "scheme_summary": entry.scheme.summary,
         "family": case.family,
         "params": dict(case.params),
@@ -76,7 +77,7 @@ def suite_sha() -> str:
 
 
 def write(results: Iterable[CellResult], plan: Plan, directory: Path, *,
-          sha: str | None = None) -> list[Path]:
+          sha: str | None = None, environment: dict[str, str] | None = None) -> list[Path]:
     """Write one JSON file per (column, device, dtype); return their paths."""
     groups: dict[tuple[str, str, str], list[CellResult]] = defaultdict(list)
     for r in results:
@@ -91,6 +92,7 @@ def write(results: Iterable[CellResult], plan: Plan, directory: Path, *,
             "framework": column,
             "spec": first.case.entry.framework,
             "framework_version": first.version,
+            "environment": environment or {},
             "device": device,
             "dtype": dtype,
             "python": platform.python_version(),

@@ -89,7 +89,7 @@ def test_schemes_load(schemes, repo_schemes):
             "identity", "he_normal", "glorot_uniform"} <= set(schemes)
     for scheme in schemes.values():
         assert scheme.family in {"uniform", "normal", "truncnorm", "constant", "orthogonal",
-                                 "sparse", "identity"}
+                                 "delta_orthogonal", "sparse", "identity"}
 
 
 def test_there_is_a_framework_spec():

@@ -1,0 +1,69 @@
+"""Helpers shared by the JAX-family adapters (jax, flax, equinox, haiku): devices, dtypes, keys and
+batched draws. No statistics.
+
+Initialising a module costs a trace, so every instance of a cell is drawn through one compiled
+function: ``jax.jit(jax.vmap(init))`` over ``count`` keys split from the cell's seed, in chunks of
+equal size (one compilation per cell, bounded memory).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+jax.config.update("jax_enable_x64", True)  # float64 cells; every draw below passes its dtype
+
+#: Values drawn per compiled call at most (keeps a chunk's output around 0.5 GB in float64).
+MAX_VALUES_PER_CALL = 1 << 26
+
+
+def version() -> str:
+    return jax.__version__
+
+
+def devices() -> list[str]:
+    """Every platform jax can use here: cpu always, then gpu/tpu when present."""
+    found = ["cpu"]
+    for platform in ("gpu", "tpu"):
+        try:
+            if jax.devices(platform):
+                found.append(platform)
+        except RuntimeError:  # no such backend
+            pass
+    return found
+
+
+def dtype(name: str) -> jnp.dtype:
+    return jnp.dtype(name)
+
+
+def draw(fn: Callable[[jax.Array], Any], seed: int, count: int, device: str,
+         size: int) -> np.ndarray:
+    """``count`` independent outputs of ``fn(key)`` (one array each), stacked: (count, ...).
+
+    ``fn`` maps one PRNG key to one instance's parameter; ``size`` is its number of elements
+    (to size the chunks). Keys: ``jax.random.split(jax.random.key(seed), count)``.
+    """
+    target = jax.devices(device)[0]
+    keys = jax.random.split(jax.random.key(seed), count)
+    per_call = max(1, min(count, MAX_VALUES_PER_CALL // max(size, 1)))
+    batched = jax.jit(jax.vmap(fn))
+    parts = []
+    with jax.default_device(target):
+        keys = jax.device_put(keys, target)
+        for start in range(0, count, per_call):
+            chunk = keys[start:start + per_call]
+            if chunk.shape[0] < per_call:  # pad the last chunk: same shape, no recompilation
+                pad = jax.random.split(jax.random.key(seed ^ 0x5EED), per_call - chunk.shape[0])
+                chunk = jnp.concatenate([chunk, jax.device_put(pad, target)])
+            parts.append(np.asarray(batched(chunk)))
+    return np.concatenate(parts)[:count]
+
+
+def to_numpy(x: Any) -> np.ndarray:
+    """A jax array as numpy; bfloat16 stays ``ml_dtypes.bfloat16`` (jax's own numpy type)."""
+    return np.asarray(x)
