@@ -80,9 +80,16 @@ def cmd_bench(args: argparse.Namespace) -> int:
     codes = []
     for framework in args.framework:  # one column at a time: each gets its own ratio
         column = argparse.Namespace(**{**vars(args), "framework": [framework]})
-        codes.append(bench(framework, _run_args(column), seed=args.seed, budget=args.budget,
+        argv = _run_args(column)
+        if args.results and not (args.match or args.device or args.dtype):
+            argv += ["--results", args.results]
+        codes.append(bench(framework, argv, seed=args.seed, budget=args.budget,
                            resolution=args.resolution, devices=args.device, dtypes=args.dtype,
                            match=args.match))
+    if args.results and args.report:
+        from initspec.report import write_report
+
+        print(f"initspec: wrote {write_report(Path(args.results), Path(args.report))}")
     return max(codes)
 
 
@@ -118,6 +125,9 @@ def main(argv: list[str] | None = None) -> int:
     validate.set_defaults(func=cmd_validate)
     bench = sub.add_parser("bench", help="time the run against raw sample generation")
     _common(bench)
+    bench.add_argument("--results", default="", help="also write results here (default: none)")
+    bench.add_argument("--report", default="reports/COMPATIBILITY.md",
+                       help="table to render when --results is given")
     bench.set_defaults(func=cmd_bench)
     args = parser.parse_args(argv)
     return args.func(args)
