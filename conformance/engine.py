@@ -117,8 +117,9 @@ def selected_size(case: Case) -> int:
     size = math.prod(case.shape)
     if case.select is None:
         return size
-    along = case.shape[case.select.axis]
-    return size // along * (along - 1 if case.select.complement else 1)
+    sel = case.select
+    along, width = case.shape[sel.axis], sel.stop - sel.start
+    return size // along * (along - width if sel.complement else width)
 
 
 def _distribution(case: Case):
@@ -248,8 +249,8 @@ def _select(x: np.ndarray, case: Case) -> np.ndarray:
     sel = case.select
     axis = sel.axis + 1  # axis 0 of x counts instances
     if sel.complement:
-        return np.delete(x, sel.index, axis=axis)
-    return np.take(x, [sel.index], axis=axis)
+        return np.delete(x, slice(sel.start, sel.stop), axis=axis)
+    return np.take(x, range(sel.start, sel.stop), axis=axis)
 
 
 def distribution_checks(x: np.ndarray, dist: Any, dtype: str,

@@ -111,8 +111,11 @@ class Entry:
 
 @dataclass(frozen=True)
 class Select:
+    """Indices ``start`` .. ``stop - 1`` along ``axis`` (or all the others, ``complement``)."""
+
     axis: int
-    index: int
+    start: int
+    stop: int
     complement: bool
 
 
@@ -381,7 +384,8 @@ def _expand(doc: _Located, keys: list[Any], raw: dict[str, Any], framework: str,
     bounds = ([_formula(doc, [*keys, "bounds", j], v) for j, v in enumerate(raw["bounds"])]
               if "bounds" in raw else None)
     select = raw.get("select")
-    index = _formula(doc, [*keys, "select", "index"], select["index"]) if select else None
+    bounds_of_select = {k: _formula(doc, [*keys, "select", k], select[k])
+                        for k in ("index", "start", "stop") if select and k in select}
 
     out = []
     for c, values in enumerate(raw["cases"]):
@@ -414,10 +418,14 @@ def _expand(doc: _Located, keys: list[Any], raw: dict[str, Any], framework: str,
             _cross_check(doc, ckeys, scheme.family, params, statements)
             sel = None
             if select:
-                _require(doc, [*keys, "select", "index"], index, set(env))
-                sel = Select(select["axis"], int(index(env)), bool(select.get("complement")))
-                if sel.axis >= len(shape) or not 0 <= sel.index < shape[sel.axis]:
-                    raise doc.error([*keys, "select"], f"index {sel.index} outside shape {shape}")
+                at = {k: _size(doc, ckeys, "select", k, f, env)
+                      for k, f in bounds_of_select.items()}
+                start = at.get("index", at.get("start"))
+                stop = start + 1 if "index" in at else at["stop"]
+                sel = Select(select["axis"], start, stop, bool(select.get("complement")))
+                if sel.axis >= len(shape) or not 0 <= start < stop <= shape[sel.axis]:
+                    raise doc.error([*keys, "select"], f"indices {start}..{stop - 1} along axis "
+                                    f"{sel.axis} outside shape {shape}")
         except (FormulaError, ValueError, ZeroDivisionError) as exc:
             if isinstance(exc, SpecError):
                 raise
@@ -430,7 +438,7 @@ def _expand(doc: _Located, keys: list[Any], raw: dict[str, Any], framework: str,
     return out
 
 
-def _size(doc: _Located, ckeys: list[Any], field: str, j: int, f: Formula,
+def _size(doc: _Located, ckeys: list[Any], field: str, j: int | str, f: Formula,
           env: Mapping[str, float]) -> int:
     _require(doc, [*ckeys[:-2], field, j], f, set(env))
     size = f(env)

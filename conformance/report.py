@@ -26,6 +26,9 @@ def _cell_text(cell: dict[str, Any]) -> str:
     symbol = SYMBOL.get(verdict, verdict)
     if verdict == "pass":
         var = next((c for c in cell["checks"] if c["name"] == "variance"), None)
+        repeat = next((c for c in cell["checks"] if c["name"].startswith("repeat-")), None)
+        if repeat:  # a reproducibility entry: say which way it went
+            return f"{symbol} {repeat['name'].removeprefix('repeat-')}"
         return f"{symbol} {var['stats']['ratio']:.3f}" if var else f"{symbol} exact"
     if verdict in ("fail", "known-deviation"):
         failed = [c["name"] for c in cell["checks"] if not c["passed"]]
@@ -34,6 +37,9 @@ def _cell_text(cell: dict[str, Any]) -> str:
 
 
 def _expected(cell: dict[str, Any]) -> str:
+    if cell.get("repeat"):
+        how = "one object called again" if cell["repeat"]["reuse"] else "fresh objects"
+        return f"reproducibility ({how}): draws {cell['repeat']['expect']}"
     params = ", ".join(f"{k}={_num(v)}" for k, v in cell["params"].items())
     text = f"`{cell['scheme']}`: {cell['family']}({params})"
     if cell.get("variance_formula"):

@@ -41,6 +41,7 @@ def record(result: CellResult) -> dict[str, Any]:
         "param": entry.param,
         "scheme": entry.scheme.name,
         "concept": entry.concept,
+        "repeat": dataclasses.asdict(entry.repeat) if entry.repeat else None,
         "scheme_summary": entry.scheme.summary,
         "family": case.family,
         "params": dict(case.params),

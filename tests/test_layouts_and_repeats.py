@@ -316,3 +316,73 @@ def test_columns_sharing_a_spec_share_a_section_and_the_overview(multi_spec, tmp
     assert "| `dense.kernel` | ✅ `glorot_uniform` | ✅ `glorot_uniform` |" in overview
     # fake-b records a deviation that its draws do not show: counted per column as not reproduced
     assert "🆗 0/1" in table.split("### Known deviations (multi)")[1]
+
+
+def test_repeat_rows_say_what_was_expected_and_seen(multi_spec, tmp_path):
+    from initspec import report, results
+
+    adapter = ColumnAdapter("fake-a")
+    plan = engine.build_plan(multi_spec, adapter, dtypes=["float32"])
+    results.write([engine.evaluate(plan, c, adapter) for c in plan.cells], plan, tmp_path,
+                  sha="0" * 40)
+    table = report.render(results.load(tmp_path))
+    line = next(x for x in table.splitlines() if x.startswith("| `Normal(seed=7) twice"))
+    assert "reproducibility (one object called again): draws identical | ✅ identical |" in line
+
+
+# --------------------------------------------------------------------------- select a range
+
+GATES = """\
+framework: gates
+dtypes: [float32]
+entries:
+  - name: LSTM.bias[forget]
+    target: LSTM
+    param: bias
+    cases: [{units: 50}]
+    shape: ["4 * units"]
+    scheme: constant
+    with: {value: 1}
+    select: {axis: 0, start: units, stop: 2 * units}
+    docs: {claim: unit_forget_bias, url: "https://example.invalid"}
+    source: "x.py"
+  - name: LSTM.bias[other gates]
+    target: LSTM
+    param: bias
+    cases: [{units: 50}]
+    shape: ["4 * units"]
+    scheme: constant
+    with: {value: 0}
+    select: {axis: 0, start: units, stop: 2 * units, complement: true}
+    docs: {claim: unit_forget_bias, url: "https://example.invalid"}
+    source: "x.py"
+"""
+
+
+def test_select_a_range_and_its_complement(tmp_path):
+    path = tmp_path / "gates.yaml"
+    path.write_text(GATES)
+    forget, others = load_framework(path).cases
+    assert (forget.select.start, forget.select.stop) == (50, 100)
+    assert engine.selected_size(forget) == 50 and engine.selected_size(others) == 150
+    bias = np.zeros((2, 200), dtype=np.float32)
+    bias[:, 50:100] = 1
+    for case in (forget, others):
+        assert all(c.passed for c in engine.run_checks(case, bias, "float32", 1e-6))
+    shifted = np.roll(bias, 1, axis=1)  # the forget block one place off: both entries see it
+    for case in (forget, others):
+        assert not all(c.passed for c in engine.run_checks(case, shifted, "float32", 1e-6))
+
+
+@pytest.mark.parametrize(("select", "message"), [
+    ("{axis: 0, start: units, stop: units}", "outside shape"),
+    ("{axis: 0, start: 0, stop: 5 * units}", "outside shape"),
+    ("{axis: 0, index: 1, start: 0, stop: 2}", "is not valid under any of the given schemas"),
+    ("{axis: 0, start: 0}", "is not valid under any of the given schemas"),
+])
+def test_bad_ranges_are_one_line_errors(tmp_path, select, message):
+    path = tmp_path / "gates.yaml"
+    path.write_text(GATES.replace("{axis: 0, start: units, stop: 2 * units}", select, 1))
+    with pytest.raises(SpecError) as info:
+        load_framework(path)
+    assert message in str(info.value) and "\n" not in str(info.value)
