@@ -1,0 +1,110 @@
+"""Equinox adapter: samples the parameters (and State buffers) of ``equinox.nn`` layers.
+
+Every instance is a fresh layer built from its own PRNG key; all instances of a cell go through
+one compiled function (``_jax.draw``: ``jit(vmap(build))`` over keys split from the cell's seed).
+"""
+
+from __future__ import annotations
+
+import inspect
+from functools import reduce
+from typing import Any
+
+import equinox as eqx
+import jax
+import numpy as np
+
+from initspec.adapter import Adapter, SampleRequest, Unsupported
+from initspec.adapters import _jax
+from initspec.adapters._common import accepted_kwargs, call_repr
+
+#: A ``param`` path starting with this reads the layer's State (eqx.nn.make_with_state), e.g.
+#: ``state.batch_state_index.1`` = ``state.get(layer.batch_state_index)[1]``.
+_STATE = "state"
+#: A `seed` kwarg (reproducibility entries) builds every instance from the key
+#: ``jax.random.key(seed)`` instead of its own key split from the cell's seed.
+_SEED = "seed"
+
+
+class EquinoxAdapter(Adapter):
+    name = "equinox"
+    spec = "equinox"
+
+    def version(self) -> str:
+        return eqx.__version__
+
+    def devices(self) -> list[str]:
+        return _jax.devices()
+
+    def sample(self, request: SampleRequest) -> np.ndarray:
+        if request.param is None:
+            raise Unsupported(f"{request.target}: equinox entries are layer parameters")
+        if request.reuse:
+            raise Unsupported("equinox layers have no reusable initializer object to call again")
+        cls = _resolve(request.target)
+        kwargs = _constructor_kwargs(cls, request)
+        takes_key = "key" in inspect.signature(cls).parameters
+        path = request.param.split(".")
+        seed = request.kwargs.get(_SEED)
+
+        def build(key: jax.Array) -> jax.Array:
+            if seed is not None:
+                key = jax.random.key(seed)
+            extra = {"key": key} if takes_key else {}
+            if path[0] == _STATE:  # State buffers exist only once make_with_state splits them off
+                layer, state = eqx.nn.make_with_state(cls)(**kwargs, **extra)
+                return _walk(state.get(getattr(layer, path[1])), path[2:])
+            return _walk(cls(**kwargs, **extra), path)
+
+        size = int(np.prod(request.shape, dtype=np.int64))
+        return _jax.draw(build, request.seed, request.count, request.device, size)
+
+    def reproducer(self, request: SampleRequest) -> str:
+        cls = _resolve(request.target)
+        try:
+            kwargs = _constructor_kwargs(cls, request)
+        except Unsupported:
+            return ""
+        kwargs.pop("dtype", None)
+        extra = [f"dtype=jnp.{request.dtype}"]
+        seed = request.kwargs.get(_SEED)
+        if "key" in inspect.signature(cls).parameters:
+            extra.append(f"key=jax.random.key({seed})" if seed is not None else "key=keys[0]")
+        lines = ["import equinox as eqx", "import jax", "import jax.numpy as jnp"]
+        if request.dtype == "float64":
+            lines.append('jax.config.update("jax_enable_x64", True)')
+        if request.device != "cpu":
+            device = f"jax.devices({request.device!r})[0]"
+            lines.append(f'jax.config.update("jax_default_device", {device})')
+        lines.append(f"keys = jax.random.split(jax.random.key({request.seed}), {request.count})")
+        path = (request.param or "").split(".")
+        ctor = call_repr(f"eqx.{request.target}", kwargs, *extra)
+        if path[0] == _STATE:
+            ctor = call_repr(f"eqx.nn.make_with_state(eqx.{request.target})", kwargs, *extra)
+            lines.append(f"m, state = {ctor}")
+            rest = "".join(f"[{p}]" if p.isdigit() else f".{p}" for p in path[2:])
+            lines.append(f"x = state.get(m.{path[1]}){rest}  # 1 of {request.count} instances")
+        else:
+            lines.append(f"m = {ctor}")
+            lines.append(f"x = m.{request.param}  # 1 of {request.count} instances")
+        return "\n".join(lines)
+
+
+def _resolve(target: str) -> Any:
+    return reduce(getattr, target.split("."), eqx)
+
+
+def _constructor_kwargs(cls: Any, request: SampleRequest) -> dict[str, Any]:
+    """The case kwargs the constructor accepts, plus the requested dtype."""
+    kwargs = accepted_kwargs(cls, request.kwargs)
+    if "dtype" not in inspect.signature(cls).parameters:
+        raise Unsupported(f"eqx.{request.target} takes no dtype argument")
+    kwargs["dtype"] = _jax.dtype(request.dtype)
+    return kwargs
+
+
+def _walk(obj: Any, path: list[str]) -> Any:
+    """Follow a dotted path: attribute names, or integer indices into tuples (State values)."""
+    for part in path:
+        obj = obj[int(part)] if part.isdigit() else getattr(obj, part)
+    return obj
