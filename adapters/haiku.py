@@ -1,0 +1,180 @@
+"""Haiku adapter: samples the parameters (and state) of ``haiku`` modules and initializers.
+
+A Haiku module creates its parameters when it is first called, from the shape and dtype of its
+input, inside ``hk.transform``. An instance is ``hk.transform_with_state(f).init(key, x)`` with
+``f = lambda x: Module(**kwargs)(x, ...)`` and ``x`` of the entry's ``input`` shape (all ones);
+the parameter is read by its path ``module/path.name`` in the params (or state) tree, e.g.
+``linear.w``, ``lstm/linear.b``, ``batch_norm/~/mean_ema.average``. Initializer entries
+(``initializers.X``) call ``X(**kwargs)(shape, dtype)`` inside a transform. Every instance of a
+cell goes through one compiled function (``_jax.draw``: ``jit(vmap(init))`` over keys).
+
+Dtype: float32 is Haiku's default and needs nothing. For another dtype the input has that dtype
+(most modules create parameters in ``inputs.dtype``) and the module class gets a mixed-precision
+policy ``jmp.Policy(param_dtype=compute_dtype=output_dtype=dtype)``: its creator passes
+``param_dtype`` to the initializer, the only route for modules whose parameters do not follow
+their input (``Embed``: float32 otherwise). For the others both routes give the same bits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+from collections.abc import Iterator, Mapping
+from functools import reduce
+from typing import Any
+
+import haiku as hk
+import jax
+import jax.numpy as jnp
+import jmp
+import numpy as np
+
+from initspec.adapter import Adapter, SampleRequest, Unsupported
+from initspec.adapters import _jax
+from initspec.adapters._common import accepted_kwargs, call_repr, is_unsupported_error
+
+_INIT_PREFIX = "initializers."
+
+
+class HaikuAdapter(Adapter):
+    name = "haiku"
+    spec = "haiku"
+
+    def version(self) -> str:
+        return hk.__version__
+
+    def devices(self) -> list[str]:
+        return _jax.devices()
+
+    def sample(self, request: SampleRequest) -> np.ndarray:
+        dtype = _jax.dtype(request.dtype)
+        target = _resolve(request.target)
+        if request.target.startswith(_INIT_PREFIX):
+            if request.reuse:  # one initializer object, called for every instance
+                shared = target(**accepted_kwargs(target, request.kwargs))
+                make = lambda: shared  # noqa: E731
+            else:
+                make = lambda: target(**accepted_kwargs(target, request.kwargs))  # noqa: E731
+            # the draw is the transformed function's output: apply (init would return params)
+            apply = hk.transform(lambda: make()(request.shape, dtype)).apply
+
+            def fn(key: jax.Array) -> jax.Array:
+                return apply({}, key)
+        else:
+            if request.param is None or request.input_shape is None:
+                raise Unsupported(f"{request.target}: a module entry needs `param` and `input`")
+            forward = _forward(target, request.kwargs)
+            init = hk.transform_with_state(forward).init
+            module, name = request.param.rsplit(".", 1)
+            x_dtype = _input_dtype(target, dtype)
+            shape = request.input_shape
+
+            def fn(key: jax.Array) -> jax.Array:
+                params, state = init(key, jnp.ones(shape, x_dtype))
+                tree = params if module in params and name in params[module] else state
+                return tree[module][name]
+
+        size = int(np.prod(request.shape, dtype=np.int64))
+        try:
+            with _policy(target, dtype):  # the policy must be active while draw() traces fn
+                return _jax.draw(fn, request.seed, request.count, request.device, size)
+        except (NotImplementedError, TypeError, ValueError) as exc:
+            if is_unsupported_error(exc):  # e.g. no float16/bfloat16 QR on CPU (Orthogonal)
+                first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                raise Unsupported(f"hk.{request.target} in {request.dtype}: {first}") from None
+            raise
+
+    def reproducer(self, request: SampleRequest) -> str:
+        dt = f"jnp.{request.dtype}"
+        lines = ["import haiku as hk", "import jax", "import jax.numpy as jnp"]
+        if request.dtype == "float64":
+            lines.append('jax.config.update("jax_enable_x64", True)')
+        lines.append(f"key = jax.random.split(jax.random.key({request.seed}), "
+                     f"{request.count})[0]  # 1 of {request.count} instances")
+        target = _resolve(request.target)
+        if request.target.startswith(_INIT_PREFIX):
+            init = call_repr(f"hk.{request.target}", accepted_kwargs(target, request.kwargs))
+            lines.append(f"f = hk.transform(lambda: {init}({request.shape}, {dt}))")
+            lines.append("x = f.apply({}, key)")
+            return "\n".join(lines)
+        if request.param is None or request.input_shape is None:
+            return ""
+        ctor, call = _split_kwargs(target, request.kwargs)
+        module = call_repr(f"hk.{request.target}", ctor)
+        x_dtype = "jnp.int32" if _input_dtype(target, np.float32) == jnp.int32 else dt
+        if _policy_needed(target, _jax.dtype(request.dtype)):
+            lines.insert(0, "import jmp")
+            lines.append(f"hk.mixed_precision.set_policy(hk.{request.target}, jmp.Policy("
+                         f"param_dtype={dt}, compute_dtype={dt}, output_dtype={dt}))")
+        lines.append("def f(x):")
+        lines.append(f"    m = {module}")
+        if issubclass(target, hk.RNNCore):
+            lines.append("    state = jax.tree.map(lambda s: s.astype(x.dtype), "
+                         "m.initial_state(x.shape[0]))")
+            lines.append("    return m(x, state)")
+        else:
+            args = ["x"] * _array_args(target, call) + [f"{k}={v!r}" for k, v in call.items()]
+            lines.append(f"    return m({', '.join(args)})")
+        lines.append(f"params, state = hk.transform_with_state(f).init("
+                     f"key, jnp.ones({request.input_shape}, {x_dtype}))")
+        path, name = request.param.rsplit(".", 1)
+        lines.append(f"x = {{**params, **state}}[{path!r}][{name!r}]  "
+                     f"# (jax.device {request.device})")
+        return "\n".join(lines)
+
+
+def _resolve(target: str) -> Any:
+    return reduce(getattr, target.split("."), hk)
+
+
+def _split_kwargs(cls: type, kwargs: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Constructor and call arguments: a module takes some settings at call time
+    (``BatchNorm(...)(x, is_training=...)``); other case values are shape symbols."""
+    ctor = accepted_kwargs(cls.__init__, kwargs)
+    call = {k: v for k, v in accepted_kwargs(cls.__call__, kwargs).items() if k not in ctor}
+    return ctor, call
+
+
+def _array_args(cls: type, call: Mapping[str, Any]) -> int:
+    """How many required positional inputs ``__call__`` takes (attention: query, key, value);
+    each receives the input."""
+    params = list(inspect.signature(cls.__call__).parameters.values())[1:]  # skip self
+    return sum(1 for p in params
+               if p.default is inspect.Parameter.empty and p.name not in call
+               and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
+
+
+def _forward(cls: type, kwargs: Mapping[str, Any]) -> Any:
+    ctor, call = _split_kwargs(cls, kwargs)
+    n_inputs = _array_args(cls, call)
+
+    def forward(x: jax.Array) -> Any:
+        module = cls(**ctor)
+        if isinstance(module, hk.RNNCore):  # a core's second input is its state: start from zeros
+            # initial_state is jnp.zeros without a dtype: float64 under jax_enable_x64 (which
+            # _jax sets), and LSTM/VanillaRNN would then make float64 params from float32 input
+            state = jax.tree.map(lambda s: s.astype(x.dtype), module.initial_state(x.shape[0]))
+            return module(x, state)
+        return module(*[x] * n_inputs, **call)
+
+    return forward
+
+
+def _input_dtype(cls: type, dtype: Any) -> Any:
+    # Embed looks up integer ids; every other module takes floating inputs.
+    return jnp.int32 if isinstance(cls, type) and issubclass(cls, hk.Embed) else dtype
+
+
+def _policy_needed(cls: Any, dtype: Any) -> bool:
+    return isinstance(cls, type) and issubclass(cls, hk.Module) and dtype != jnp.float32
+
+
+@contextlib.contextmanager
+def _policy(cls: Any, dtype: Any) -> Iterator[None]:
+    """Parameters in ``dtype`` for every module class, including those that ignore the input's."""
+    if not _policy_needed(cls, dtype):
+        yield
+        return
+    policy = jmp.Policy(param_dtype=dtype, compute_dtype=dtype, output_dtype=dtype)
+    with hk.mixed_precision.push_policy(cls, policy):
+        yield
