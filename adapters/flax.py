@@ -1,0 +1,135 @@
+"""Flax adapter: samples ``flax.linen`` and ``flax.nnx`` layer parameters.
+
+Targets are ``linen.<Module>`` or ``nnx.<Module>``. A linen module is built from the case kwargs and
+initialised with ``module.init(key, x)``, ``x`` of the entry's ``input`` shape (recurrent cells:
+``module.init(key, carry, x)``); ``param`` is a path into the variables, e.g. ``params.hi.kernel``
+or ``batch_stats.mean``. An nnx module is constructed with ``rngs=nnx.Rngs(key)`` and ``param`` is
+an attribute path (``dense_h.kernel``, ``mean``). Every instance of a cell comes from one compiled
+``jit(vmap(...))`` over keys (adapters/_jax.py ``draw``). Flax modules hold no RNG state of their
+own (the key is an argument), so ``reuse`` needs no separate path: each instance gets its own key.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from functools import reduce
+from typing import Any
+
+import flax
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import linen, nnx
+
+from initspec.adapter import Adapter, SampleRequest, Unsupported
+from initspec.adapters import _jax
+from initspec.adapters._common import accepted_kwargs, is_unsupported_error
+
+_APIS = {"linen": linen, "nnx": nnx}
+
+
+class FlaxAdapter(Adapter):
+    name = "flax"
+    spec = "flax"
+
+    def version(self) -> str:
+        return flax.__version__
+
+    def devices(self) -> list[str]:
+        return _jax.devices()
+
+    def sample(self, request: SampleRequest) -> np.ndarray:
+        api, cls = _resolve(request.target)
+        dtype = _jax.dtype(request.dtype)
+        kwargs = _kwargs(cls, request.kwargs, dtype)
+        if api == "linen":
+            fn, full = _linen_fns(cls(**kwargs), request, dtype)
+        else:
+            fn, full = _nnx_fns(cls, kwargs, request.param)
+        try:
+            # Lower the WHOLE initialisation once: jit would drop the parameters `fn` does not
+            # return, and with them errors a user's init hits (no float16 QR for orthogonal()).
+            with jax.default_device(jax.devices(request.device)[0]):
+                jax.jit(full).lower(jax.random.key(0))
+            return _jax.draw(fn, request.seed, request.count, request.device,
+                             math.prod(request.shape))
+        except (NotImplementedError, TypeError, ValueError, RuntimeError) as exc:
+            if is_unsupported_error(exc):
+                why = exc.args[-1] if exc.args and isinstance(exc.args[-1], str) else str(exc)
+                raise Unsupported(f"{request.target} cannot be initialised in {request.dtype} on "
+                                  f"{request.device}: {why.splitlines()[0]}") from None
+            raise
+
+    def reproducer(self, request: SampleRequest) -> str:
+        api, cls = _resolve(request.target)
+        kwargs = _kwargs(cls, request.kwargs, _jax.dtype(request.dtype))
+        shown = {k: (f"jnp.{request.dtype}" if k in ("dtype", "param_dtype") else v)
+                 for k, v in kwargs.items()}
+        args = ", ".join(f"{k}={v}" if k in ("dtype", "param_dtype") else f"{k}={v!r}"
+                         for k, v in shown.items())
+        lines = ["import jax, jax.numpy as jnp",
+                 f"from flax import {api}",
+                 "jax.config.update('jax_enable_x64', True)",
+                 f"# instance 0 of {request.count}: the first of "
+                 f"jax.random.split(jax.random.key({request.seed}), {request.count})",
+                 f"key = jax.random.split(jax.random.key({request.seed}), {request.count})[0]"]
+        if api == "linen":
+            lines.append(f"m = {request.target}({args})")
+            in_dtype = "jnp.int32" if issubclass(cls, linen.Embed) else f"jnp.{request.dtype}"
+            lines.append(f"x = jnp.ones({tuple(request.input_shape or ())}, {in_dtype})")
+            if issubclass(cls, linen.RNNCellBase):
+                lines.append("v = m.init(key, m.initialize_carry(key, x.shape), x)")
+            else:
+                lines.append("v = m.init(key, x)")
+            path = "".join(f"[{p!r}]" for p in (request.param or "").split("."))
+            lines.append(f"w = v{path}")
+        else:
+            lines.append(f"m = {request.target}({args}{', ' if args else ''}rngs=nnx.Rngs(key))")
+            lines.append(f"w = m.{request.param}[...]")
+        return "\n".join(lines)
+
+
+def _resolve(target: str) -> tuple[str, type]:
+    api, _, rest = target.partition(".")
+    if api not in _APIS:
+        raise ValueError(f"flax target {target!r} must start with linen. or nnx.")
+    return api, reduce(getattr, rest.split("."), _APIS[api])
+
+
+def _kwargs(cls: type, case: Mapping[str, Any], dtype: jnp.dtype) -> dict[str, Any]:
+    # The spec's lists are the tuples of Flax's signatures (kernel_size, features, axis, ...).
+    kw = {k: tuple(v) if isinstance(v, list) else v for k, v in case.items()}
+    # nnx modules are built through a metaclass __call__(*args, **kwargs): read __init__ instead.
+    sig = cls if issubclass(cls, linen.Module) else cls.__init__
+    kw = accepted_kwargs(sig, kw)
+    kw.update(accepted_kwargs(sig, {"param_dtype": dtype, "dtype": dtype}))
+    return kw
+
+
+def _linen_fns(module: linen.Module, request: SampleRequest,
+               dtype: jnp.dtype) -> tuple[Callable[[jax.Array], Any], Callable[[jax.Array], Any]]:
+    """(one instance's parameter, all its variables), each as a function of the key."""
+    if request.input_shape is None:
+        raise ValueError(f"{request.target}: a linen entry needs an `input` shape")
+    shape = tuple(request.input_shape)
+    # Embed looks up integer indices; every other module takes values of the requested dtype.
+    x = jnp.ones(shape, jnp.int32 if isinstance(module, linen.Embed) else dtype)
+    path = (request.param or "").split(".")
+
+    def full(key: jax.Array) -> Any:
+        if isinstance(module, linen.RNNCellBase):  # cells are called as cell(carry, x)
+            return module.init(key, module.initialize_carry(key, shape), x)
+        return module.init(key, x)
+
+    return (lambda key: reduce(lambda tree, k: tree[k], path, full(key))), full
+
+
+def _nnx_fns(cls: type, kwargs: Mapping[str, Any],
+             param: str | None) -> tuple[Callable[[jax.Array], Any], Callable[[jax.Array], Any]]:
+    path = (param or "").split(".")
+
+    def fn(key: jax.Array) -> jax.Array:
+        return reduce(getattr, path, cls(**kwargs, rngs=nnx.Rngs(key)))[...]
+
+    return fn, lambda key: nnx.state(cls(**kwargs, rngs=nnx.Rngs(key)))
