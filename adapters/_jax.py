@@ -8,17 +8,34 @@ equal size (one compilation per cell, bounded memory).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-jax.config.update("jax_enable_x64", True)  # float64 cells; every draw below passes its dtype
+_Sample = TypeVar("_Sample", bound=Callable[..., np.ndarray])
 
 #: Values drawn per compiled call at most (keeps a chunk's output around 0.5 GB in float64).
 MAX_VALUES_PER_CALL = 1 << 26
+
+
+def x64_in_float64_cells(sample: _Sample) -> _Sample:
+    """Decorates an adapter's ``sample``: 64-bit types are enabled in float64 cells only.
+
+    Not globally: ``jax_enable_x64`` changes framework defaults (a dtype-less ``jnp.zeros`` becomes
+    float64: Haiku's LSTM state, and with it its parameters), so every other cell runs with
+    jax's defaults, as users do.
+    """
+
+    @functools.wraps(sample)
+    def wrapper(self: Any, request: Any) -> np.ndarray:
+        with jax.enable_x64(request.dtype == "float64"):
+            return sample(self, request)
+
+    return wrapper  # type: ignore[return-value]
 
 
 def version() -> str:

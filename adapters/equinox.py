@@ -36,6 +36,7 @@ class EquinoxAdapter(Adapter):
     def devices(self) -> list[str]:
         return _jax.devices()
 
+    @_jax.x64_in_float64_cells
     def sample(self, request: SampleRequest) -> np.ndarray:
         if request.param is None:
             raise Unsupported(f"{request.target}: equinox entries are layer parameters")

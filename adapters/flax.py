@@ -39,6 +39,7 @@ class FlaxAdapter(Adapter):
     def devices(self) -> list[str]:
         return _jax.devices()
 
+    @_jax.x64_in_float64_cells
     def sample(self, request: SampleRequest) -> np.ndarray:
         api, cls = _resolve(request.target)
         dtype = _jax.dtype(request.dtype)

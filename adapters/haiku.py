@@ -46,6 +46,7 @@ class HaikuAdapter(Adapter):
     def devices(self) -> list[str]:
         return _jax.devices()
 
+    @_jax.x64_in_float64_cells
     def sample(self, request: SampleRequest) -> np.ndarray:
         dtype = _jax.dtype(request.dtype)
         target = _resolve(request.target)
@@ -151,8 +152,8 @@ def _forward(cls: type, kwargs: Mapping[str, Any]) -> Any:
     def forward(x: jax.Array) -> Any:
         module = cls(**ctor)
         if isinstance(module, hk.RNNCore):  # a core's second input is its state: start from zeros
-            # initial_state is jnp.zeros without a dtype: float64 under jax_enable_x64 (which
-            # _jax sets), and LSTM/VanillaRNN would then make float64 params from float32 input
+            # initial_state is a dtype-less jnp.zeros (float32; float64 under jax_enable_x64):
+            # start in the input's dtype, as a model run in that dtype does
             state = jax.tree.map(lambda s: s.astype(x.dtype), module.initial_state(x.shape[0]))
             return module(x, state)
         return module(*[x] * n_inputs, **call)

@@ -36,6 +36,7 @@ class JaxAdapter(Adapter):
     def devices(self) -> list[str]:
         return _jax.devices()
 
+    @_jax.x64_in_float64_cells
     def sample(self, request: SampleRequest) -> np.ndarray:
         target = _resolve(request.target)
         kwargs = _kwargs(target, request.kwargs)

@@ -1,0 +1,221 @@
+"""Keras 3 adapters: ``keras.initializers`` and ``keras.layers`` parameters, one column per backend.
+
+Keras samples the same initializer with different code on each backend
+(keras/src/backend/{tensorflow,jax,torch}/random.py), hence three columns sharing one spec. The
+backend is fixed when keras is first imported (``KERAS_BACKEND``), so keras is imported when an
+adapter is instantiated, not at module import: the module cannot know the backend before that.
+
+Spec conventions the adapter implements (stated in spec/frameworks/keras.yaml's header):
+* ``initializers.X`` targets are called as ``X(**kwargs)(shape, dtype=dtype)``; ``layers.X``
+  targets are constructed with ``dtype=`` (a dtype policy name), built with ``layer.build(input)``
+  and the parameter is reached by its attribute path.
+* A kwarg ``seed: generator`` becomes ``keras.random.SeedGenerator(request.seed)``.
+* Every cell calls ``keras.utils.set_random_seed(request.seed)`` once, then constructs a fresh
+  object per instance (``reuse``: one object called ``count`` times).
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import operator
+import os
+import sys
+from collections.abc import Callable
+from functools import reduce
+from typing import Any, ClassVar
+
+import ml_dtypes
+import numpy as np
+
+from initspec.adapter import Adapter, AdapterUnavailable, SampleRequest, Unsupported
+from initspec.adapters._common import accepted_kwargs, is_unsupported_error
+
+_GENERATOR = "generator"  # spec value of `seed` meaning keras.random.SeedGenerator(request.seed)
+
+
+def _import_keras(backend: str) -> Any:
+    """keras on ``backend``: sets KERAS_BACKEND unless keras is already imported (then checks)."""
+    if "keras" not in sys.modules:
+        os.environ["KERAS_BACKEND"] = backend
+    keras = importlib.import_module("keras")
+    if keras.backend.backend() != backend:
+        raise AdapterUnavailable(
+            f"keras is already imported with backend {keras.backend.backend()!r}, not "
+            f"{backend!r}: run this column in its own process (KERAS_BACKEND={backend})")
+    return keras
+
+
+class _KerasAdapter(Adapter):
+    """Shared logic; a subclass names its backend and how it lists devices."""
+
+    spec = "keras"
+    backend: ClassVar[str]
+    #: Further error texts of this backend meaning "no kernel for this dtype".
+    _unsupported: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self) -> None:
+        self.keras = _import_keras(self.backend)
+
+    def version(self) -> str:
+        return self.keras.__version__
+
+    def sample(self, request: SampleRequest) -> np.ndarray:
+        keras = self.keras
+        keras.utils.set_random_seed(request.seed)  # python, numpy and the backend's generators
+        draw = self._layer if request.target.startswith("layers.") else self._initializer
+        try:
+            with keras.device(request.device):
+                make = draw(request)
+                obj = make()
+                first = self._to_numpy(obj[1]())
+                out = np.empty((request.count, *first.shape), dtype=first.dtype)
+                out[0] = first
+                for i in range(1, request.count):
+                    if not request.reuse:
+                        obj = make()
+                    out[i] = self._to_numpy(obj[1]())
+        except Exception as exc:  # tf raises its own OpError types for missing dtype kernels
+            if is_unsupported_error(exc) or any(m in str(exc) for m in self._unsupported):
+                raise Unsupported(str(exc).splitlines()[0]) from None
+            raise
+        return out
+
+    # Each `draw` returns make(); make() -> (object, call) where call() yields one parameter.
+    # With reuse, `call` is invoked again on the same object (an initializer called twice; a
+    # layer's initializer is only called once per build, so layers are never reused).
+
+    def _seed(self, kwargs: dict[str, Any], request: SampleRequest) -> dict[str, Any]:
+        if kwargs.get("seed") == _GENERATOR:
+            return {**kwargs, "seed": self.keras.random.SeedGenerator(request.seed)}
+        return kwargs
+
+    def _initializer(self, request: SampleRequest) -> Callable[[], tuple[Any, Callable]]:
+        cls = _resolve(self.keras, request.target)
+        kwargs = accepted_kwargs(cls, request.kwargs)
+
+        def make() -> tuple[Any, Callable]:
+            init = cls(**self._seed(kwargs, request))
+            return init, lambda: init(request.shape, dtype=request.dtype)
+        return make
+
+    def _layer(self, request: SampleRequest) -> Callable[[], tuple[Any, Callable]]:
+        if request.reuse:
+            raise ValueError("a layer cannot be re-initialised: reuse applies to initializers")
+        cls = _resolve(self.keras, request.target)
+        kwargs = _layer_kwargs(cls, request.kwargs)
+        # build(query_shape, value_shape) of attention layers: self-attention on the one input
+        nargs = sum(p.default is inspect.Parameter.empty and p.kind is p.POSITIONAL_OR_KEYWORD
+                    for p in inspect.signature(cls.build).parameters.values()) - 1
+        shapes = [request.input_shape] * max(nargs, 1)
+
+        def make() -> tuple[Any, Callable]:
+            layer = cls(**self._seed(kwargs, request), dtype=request.dtype)
+            layer.build(*shapes)
+            return layer, lambda: operator.attrgetter(request.param)(layer)
+        return make
+
+    def _to_numpy(self, x: Any) -> np.ndarray:
+        keras = self.keras
+        dtype = keras.backend.standardize_dtype(x.dtype)
+        if hasattr(x, "value"):  # a keras.Variable
+            x = x.value
+        arr = keras.ops.convert_to_numpy(x)
+        if dtype == "bfloat16" and arr.dtype != ml_dtypes.bfloat16:
+            arr = arr.astype(ml_dtypes.bfloat16)  # torch's converter widens to float32: exact
+        return arr
+
+    def reproducer(self, request: SampleRequest) -> str:
+        cls = _resolve(self.keras, request.target)
+        is_layer = request.target.startswith("layers.")
+        kwargs = (_layer_kwargs if is_layer else accepted_kwargs)(cls, request.kwargs)
+        if kwargs.get("seed") == _GENERATOR:
+            kwargs["seed"] = f"keras.random.SeedGenerator({request.seed})"
+        args = ", ".join(f"{k}={v if k == 'seed' else repr(v)}" for k, v in kwargs.items())
+        lines = ["import os", f"os.environ['KERAS_BACKEND'] = {self.backend!r}", "import keras",
+                 f"keras.utils.set_random_seed({request.seed})",
+                 f"with keras.device({request.device!r}):"]
+        if is_layer:
+            lines.append(f"    m = keras.{request.target}({args}{', ' if args else ''}"
+                         f"dtype={request.dtype!r})")
+            lines.append(f"    m.build({request.input_shape})")
+            lines.append(f"    x = m.{request.param}  # 1 of {request.count} instances")
+        else:
+            lines.append(f"    init = keras.{request.target}({args})")
+            lines.append(f"    x = init({request.shape}, dtype={request.dtype!r})"
+                         + ("  # called again for the next instances" if request.reuse else ""))
+        return "\n".join(lines)
+
+
+def _resolve(keras: Any, target: str) -> Any:
+    return reduce(getattr, target.split("."), keras)
+
+
+def _layer_kwargs(cls: type, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The kwargs a layer class names along its ``**kwargs`` chain of ``__init__``s.
+
+    Every keras layer takes ``**kwargs`` (forwarded to its base classes and finally rejected by
+    ``Layer.__init__``), so ``accepted_kwargs`` would pass every shape symbol; the named parameters
+    of the chain are what the layer accepts. ``dtype`` is the adapter's (the request's dtype).
+    """
+    names: set[str] = set()
+    for klass in cls.__mro__:
+        if "__init__" not in vars(klass):
+            continue
+        params = inspect.signature(klass.__init__).parameters.values()
+        names |= {p.name for p in params if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}
+        if not any(p.kind is p.VAR_KEYWORD for p in params):
+            break
+    names -= {"self", "dtype"}
+    return {k: v for k, v in kwargs.items() if k in names}
+
+
+class KerasTensorflowAdapter(_KerasAdapter):
+    name = "keras-tensorflow"
+    backend = "tensorflow"
+    _unsupported = ("is not in the list of allowed values",)  # e.g. Qr has no bfloat16 kernel
+
+    def devices(self) -> list[str]:
+        import tensorflow as tf  # already imported by keras
+        kinds = {d.device_type.lower() for d in tf.config.list_logical_devices()}
+        return ["cpu", *sorted(kinds - {"cpu"})]
+
+
+class KerasJaxAdapter(_KerasAdapter):
+    name = "keras-jax"
+    backend = "jax"
+
+    def __init__(self) -> None:
+        super().__init__()
+        from initspec.adapters import _jax  # imports jax, which only this column needs
+        self._jax = _jax
+
+    def sample(self, request: SampleRequest) -> np.ndarray:
+        # 64-bit types in float64 cells only, as for the other JAX adapters (without them jax
+        # silently returns float32 for a float64 request)
+        return self._jax.x64_in_float64_cells(_KerasAdapter.sample)(self, request)
+
+    def reproducer(self, request: SampleRequest) -> str:
+        code = super().reproducer(request)
+        if request.dtype != "float64":
+            return code
+        x64 = "import jax\njax.config.update('jax_enable_x64', True)\n"
+        return code.replace("import keras\n", "import keras\n" + x64, 1)
+
+    def devices(self) -> list[str]:
+        return self._jax.devices()
+
+
+class KerasTorchAdapter(_KerasAdapter):
+    name = "keras-torch"
+    backend = "torch"
+
+    def devices(self) -> list[str]:
+        import torch  # already imported by keras
+        devices = ["cpu"]
+        if torch.cuda.is_available():
+            devices.append("cuda")
+        if torch.backends.mps.is_available():
+            devices.append("mps")
+        return devices
+
