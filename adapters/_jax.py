@@ -14,12 +14,25 @@ from typing import Any, TypeVar
 
 import jax
 import jax.numpy as jnp
+import jaxlib
 import numpy as np
+
+from initspec.adapter import Adapter
 
 _Sample = TypeVar("_Sample", bound=Callable[..., np.ndarray])
 
 #: Values drawn per compiled call at most (keeps a chunk's output around 0.5 GB in float64).
 MAX_VALUES_PER_CALL = 1 << 26
+
+
+class JaxFamilyAdapter(Adapter):
+    """Base of the adapters built on jax: jax's devices, and jax's versions in the results."""
+
+    def devices(self) -> list[str]:
+        return devices()
+
+    def environment(self) -> dict[str, str]:
+        return {self.spec: self.version(), "jax": jax.__version__, "jaxlib": jaxlib.__version__}
 
 
 def x64_in_float64_cells(sample: _Sample) -> _Sample:

@@ -14,7 +14,7 @@ import equinox as eqx
 import jax
 import numpy as np
 
-from initspec.adapter import Adapter, SampleRequest, Unsupported
+from initspec.adapter import SampleRequest, Unsupported
 from initspec.adapters import _jax
 from initspec.adapters._common import accepted_kwargs, call_repr
 
@@ -26,15 +26,12 @@ _STATE = "state"
 _SEED = "seed"
 
 
-class EquinoxAdapter(Adapter):
+class EquinoxAdapter(_jax.JaxFamilyAdapter):
     name = "equinox"
     spec = "equinox"
 
     def version(self) -> str:
         return eqx.__version__
-
-    def devices(self) -> list[str]:
-        return _jax.devices()
 
     @_jax.x64_in_float64_cells
     def sample(self, request: SampleRequest) -> np.ndarray:

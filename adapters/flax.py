@@ -22,22 +22,19 @@ import jax.numpy as jnp
 import numpy as np
 from flax import linen, nnx
 
-from initspec.adapter import Adapter, SampleRequest, Unsupported
+from initspec.adapter import SampleRequest, Unsupported
 from initspec.adapters import _jax
 from initspec.adapters._common import accepted_kwargs, is_unsupported_error
 
 _APIS = {"linen": linen, "nnx": nnx}
 
 
-class FlaxAdapter(Adapter):
+class FlaxAdapter(_jax.JaxFamilyAdapter):
     name = "flax"
     spec = "flax"
 
     def version(self) -> str:
         return flax.__version__
-
-    def devices(self) -> list[str]:
-        return _jax.devices()
 
     @_jax.x64_in_float64_cells
     def sample(self, request: SampleRequest) -> np.ndarray:

@@ -29,22 +29,19 @@ import jax.numpy as jnp
 import jmp
 import numpy as np
 
-from initspec.adapter import Adapter, SampleRequest, Unsupported
+from initspec.adapter import SampleRequest, Unsupported
 from initspec.adapters import _jax
 from initspec.adapters._common import accepted_kwargs, call_repr, is_unsupported_error
 
 _INIT_PREFIX = "initializers."
 
 
-class HaikuAdapter(Adapter):
+class HaikuAdapter(_jax.JaxFamilyAdapter):
     name = "haiku"
     spec = "haiku"
 
     def version(self) -> str:
         return hk.__version__
-
-    def devices(self) -> list[str]:
-        return _jax.devices()
 
     @_jax.x64_in_float64_cells
     def sample(self, request: SampleRequest) -> np.ndarray:

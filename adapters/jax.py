@@ -17,7 +17,7 @@ import jax
 import jax.nn.initializers  # makes jax.nn.initializers resolvable by getattr
 import numpy as np
 
-from initspec.adapter import Adapter, SampleRequest, Unsupported
+from initspec.adapter import SampleRequest, Unsupported
 from initspec.adapters import _jax
 from initspec.adapters._common import accepted_kwargs, call_repr, is_unsupported_error
 
@@ -26,15 +26,12 @@ from initspec.adapters._common import accepted_kwargs, call_repr, is_unsupported
 _SEED = "seed"
 
 
-class JaxAdapter(Adapter):
+class JaxAdapter(_jax.JaxFamilyAdapter):
     name = "jax"
     spec = "jax"
 
     def version(self) -> str:
         return _jax.version()
-
-    def devices(self) -> list[str]:
-        return _jax.devices()
 
     @_jax.x64_in_float64_cells
     def sample(self, request: SampleRequest) -> np.ndarray:
