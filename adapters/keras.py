@@ -60,6 +60,10 @@ class _KerasAdapter(Adapter):
     def version(self) -> str:
         return self.keras.__version__
 
+    def environment(self) -> dict[str, str]:
+        backend = importlib.import_module(self.backend)  # already imported by keras
+        return {"keras": self.version(), self.backend: backend.__version__.split("+")[0]}
+
     def sample(self, request: SampleRequest) -> np.ndarray:
         keras = self.keras
         keras.utils.set_random_seed(request.seed)  # python, numpy and the backend's generators
