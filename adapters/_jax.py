@@ -51,6 +51,11 @@ def x64_in_float64_cells(sample: _Sample) -> _Sample:
     return wrapper  # type: ignore[return-value]
 
 
+def x64_line(dtype: str) -> list[str]:
+    """The reproducer line a float64 cell needs (64-bit types are off by default)."""
+    return ['jax.config.update("jax_enable_x64", True)'] if dtype == "float64" else []
+
+
 def version() -> str:
     return jax.__version__
 

@@ -68,9 +68,8 @@ class EquinoxAdapter(_jax.JaxFamilyAdapter):
         seed = request.kwargs.get(_SEED)
         if "key" in inspect.signature(cls).parameters:
             extra.append(f"key=jax.random.key({seed})" if seed is not None else "key=keys[0]")
-        lines = ["import equinox as eqx", "import jax", "import jax.numpy as jnp"]
-        if request.dtype == "float64":
-            lines.append('jax.config.update("jax_enable_x64", True)')
+        lines = ["import equinox as eqx", "import jax", "import jax.numpy as jnp",
+                 *_jax.x64_line(request.dtype)]
         if request.device != "cpu":
             device = f"jax.devices({request.device!r})[0]"
             lines.append(f'jax.config.update("jax_default_device", {device})')

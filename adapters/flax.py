@@ -68,7 +68,7 @@ class FlaxAdapter(_jax.JaxFamilyAdapter):
                          for k, v in shown.items())
         lines = ["import jax, jax.numpy as jnp",
                  f"from flax import {api}",
-                 "jax.config.update('jax_enable_x64', True)",
+                 *_jax.x64_line(request.dtype),
                  f"# instance 0 of {request.count}: the first of "
                  f"jax.random.split(jax.random.key({request.seed}), {request.count})",
                  f"key = jax.random.split(jax.random.key({request.seed}), {request.count})[0]"]

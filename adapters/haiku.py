@@ -84,9 +84,8 @@ class HaikuAdapter(_jax.JaxFamilyAdapter):
 
     def reproducer(self, request: SampleRequest) -> str:
         dt = f"jnp.{request.dtype}"
-        lines = ["import haiku as hk", "import jax", "import jax.numpy as jnp"]
-        if request.dtype == "float64":
-            lines.append('jax.config.update("jax_enable_x64", True)')
+        lines = ["import haiku as hk", "import jax", "import jax.numpy as jnp",
+                 *_jax.x64_line(request.dtype)]
         lines.append(f"key = jax.random.split(jax.random.key({request.seed}), "
                      f"{request.count})[0]  # 1 of {request.count} instances")
         target = _resolve(request.target)

@@ -68,9 +68,7 @@ class JaxAdapter(_jax.JaxFamilyAdapter):
         first = (f"jax.random.key({seed})" if seed is not None else
                  f"jax.random.split(jax.random.key({request.seed}), {request.count})[0]")
         call = f"(key, {tuple(request.shape)}, jnp.{request.dtype})"
-        lines = ["import jax, jax.numpy as jnp",
-                 'jax.config.update("jax_enable_x64", True)',
-                 f"key = {first}"]
+        lines = ["import jax, jax.numpy as jnp", *_jax.x64_line(request.dtype), f"key = {first}"]
         if _is_factory(target):
             lines.append("init = " + call_repr(f"jax.{request.target}", kwargs))
             lines.append(f"x = init{call}  # 1 of {request.count} instances")

@@ -203,7 +203,7 @@ class KerasJaxAdapter(_KerasAdapter):
         code = super().reproducer(request)
         if request.dtype != "float64":
             return code
-        x64 = "import jax\njax.config.update('jax_enable_x64', True)\n"
+        x64 = "\n".join(["import jax", *self._jax.x64_line(request.dtype), ""])
         return code.replace("import keras\n", "import keras\n" + x64, 1)
 
     def devices(self) -> list[str]:
