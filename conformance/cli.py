@@ -78,15 +78,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from initspec.bench import bench
 
     codes = []
+    partial = bool(args.match or args.device or args.dtype)
     for framework in args.framework:  # one column at a time: each gets its own ratio
         column = argparse.Namespace(**{**vars(args), "framework": [framework]})
-        argv = _run_args(column)
-        if args.results and not (args.match or args.device or args.dtype):
-            argv += ["--results", args.results]
-        codes.append(bench(framework, argv, seed=args.seed, budget=args.budget,
+        codes.append(bench(framework, _run_args(column), seed=args.seed, budget=args.budget,
                            resolution=args.resolution, devices=args.device, dtypes=args.dtype,
-                           match=args.match))
-    if args.results and args.report:
+                           match=args.match, results="" if partial else args.results))
+    if args.results and args.report and not partial:
         from initspec.report import write_report
 
         print(f"initspec: wrote {write_report(Path(args.results), Path(args.report))}")
