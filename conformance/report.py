@@ -104,6 +104,8 @@ def _overview_text(cell: dict[str, Any]) -> str:
         text += f", Var `{cell['variance_formula']}`"
     elif cell["family"] == "constant":
         text += f" = {_num(cell['params']['value'])}"
+    if cell.get("select"):  # the entry checks part of the tensor (an LSTM bias's forget block)
+        text += f" (`{cell['entry']}` only)"
     return text
 
 

@@ -46,6 +46,7 @@ def record(result: CellResult) -> dict[str, Any]:
         "family": case.family,
         "params": dict(case.params),
         "shape": list(case.shape),
+        "select": dataclasses.asdict(case.select) if case.select else None,
         "variance_formula": entry.variance_text,
         "expected_variance": case.variance,
         "bounds": list(case.bounds) if case.bounds else None,

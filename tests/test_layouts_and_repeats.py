@@ -386,3 +386,28 @@ def test_bad_ranges_are_one_line_errors(tmp_path, select, message):
     with pytest.raises(SpecError) as info:
         load_framework(path)
     assert message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_overview_names_an_entry_that_checks_part_of_a_tensor(tmp_path):
+    from initspec import report, results
+
+    path = tmp_path / "gates.yaml"
+    path.write_text(GATES.replace("    select: {axis: 0, start: units, stop: 2 * units}\n",
+                                  "    concept: lstm.bias\n"
+                                  "    select: {axis: 0, start: units, stop: 2 * units}\n", 1))
+    spec = load_framework(path)
+
+    class Gates(ColumnAdapter):
+        spec = "gates"
+
+        def sample(self, request):
+            bias = np.zeros((request.count, *request.shape), dtype=np.float32)
+            bias[:, 50:100] = 1
+            return bias
+
+    adapter = Gates("gates")
+    plan = engine.build_plan(spec, adapter)
+    results.write([engine.evaluate(plan, c, adapter) for c in plan.cells], plan, tmp_path,
+                  sha="0" * 40)
+    table = report.render(results.load(tmp_path))
+    assert "| `lstm.bias` | ✅ `constant` = 1 (`LSTM.bias[forget]` only) |" in table
