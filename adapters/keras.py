@@ -215,11 +215,7 @@ class KerasTorchAdapter(_KerasAdapter):
     backend = "torch"
 
     def devices(self) -> list[str]:
-        import torch  # already imported by keras
-        devices = ["cpu"]
-        if torch.cuda.is_available():
-            devices.append("cuda")
-        if torch.backends.mps.is_available():
-            devices.append("mps")
-        return devices
+        from initspec.adapters.torch import torch_devices  # torch is imported by keras already
+
+        return torch_devices()
 

@@ -23,12 +23,7 @@ class TorchAdapter(Adapter):
         return torch.__version__.split("+")[0]
 
     def devices(self) -> list[str]:
-        devices = ["cpu"]
-        if torch.cuda.is_available():
-            devices.append("cuda")
-        if torch.backends.mps.is_available():
-            devices.append("mps")
-        return devices
+        return torch_devices()
 
     def sample(self, request: SampleRequest) -> np.ndarray:
         dtype = getattr(torch, request.dtype)
@@ -79,6 +74,16 @@ class TorchAdapter(Adapter):
                                             f"device={request.device!r}", f"dtype={dtype}"))
             lines.append(f"x = m.{request.param}  # 1 of {request.count} instances")
         return "\n".join(lines)
+
+
+def torch_devices() -> list[str]:
+    """Every device torch can use here (shared with keras on the torch backend)."""
+    devices = ["cpu"]
+    if torch.cuda.is_available():
+        devices.append("cuda")
+    if torch.backends.mps.is_available():
+        devices.append("mps")
+    return devices
 
 
 def _resolve(target: str):
