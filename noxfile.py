@@ -44,23 +44,20 @@ ENVIRONMENTS = {
 COLUMNS = {column: name for name, e in ENVIRONMENTS.items() for column in e.columns}
 
 
-def _install(session: nox.Session, environment: Environment) -> None:
+def _initspec(session: nox.Session, env: str, command: str) -> None:
+    """Install environment ``env`` and run ``initspec <command>`` on all its columns at once."""
+    environment = ENVIRONMENTS[env]
     for args in environment.install:
         session.install(*args)
-
-
-def _frameworks(columns: list[str]) -> list[str]:
-    return [arg for column in columns for arg in ("--framework", column)]
+    columns = [arg for column in environment.columns for arg in ("--framework", column)]
+    session.run("initspec", command, *columns, *session.posargs, env=environment.env)
 
 
 @nox.session(python="3.11")
 @nox.parametrize("env", list(ENVIRONMENTS))
 def conformance(session: nox.Session, env: str) -> None:
     """Run the conformance suite for one environment's columns and re-render the table."""
-    environment = ENVIRONMENTS[env]
-    _install(session, environment)
-    session.run("initspec", "run", *_frameworks(environment.columns), *session.posargs,
-                env=environment.env)
+    _initspec(session, env, "run")
 
 
 @nox.session(python="3.11")
@@ -74,10 +71,7 @@ def tests(session: nox.Session) -> None:
 @nox.parametrize("env", list(ENVIRONMENTS))
 def bench(session: nox.Session, env: str) -> None:
     """Time each column's full run against raw sample generation (target ratio <= 1.5)."""
-    environment = ENVIRONMENTS[env]
-    _install(session, environment)
-    session.run("initspec", "bench", *_frameworks(environment.columns), *session.posargs,
-                env=environment.env)
+    _initspec(session, env, "bench")
 
 
 @nox.session(python="3.11")
@@ -86,7 +80,8 @@ def seeds(session: nox.Session) -> None:
     count = session.posargs[0] if session.posargs else "20"
     column = session.posargs[1] if len(session.posargs) > 1 else "torch"
     environment = ENVIRONMENTS[COLUMNS[column]]
-    _install(session, environment)
+    for args in environment.install:
+        session.install(*args)
     session.run("python", "-m", "initspec.seeds", "--framework", column, "--runs", count,
                 env=environment.env)
 

@@ -4,7 +4,8 @@ Each side runs in a fresh process of its own, so each pays the same imports and 
 costs (a jax/XLA compilation, a Keras function cache) from cold; timing a second pass in a warm
 process would charge those to one side only (keras-jax's cached compilations made a warm raw pass
 14x faster than the same calls from cold). The ratio is wall time over wall time; the run's own
-split (sampling vs checks) comes from its results records, and the peak RSS is the run's.
+split (sampling vs checks) comes from its results records; the peak RSS is that of the larger of
+the two processes.
 """
 
 from __future__ import annotations

@@ -384,7 +384,7 @@ def _expand(doc: _Located, keys: list[Any], raw: dict[str, Any], framework: str,
     bounds = ([_formula(doc, [*keys, "bounds", j], v) for j, v in enumerate(raw["bounds"])]
               if "bounds" in raw else None)
     select = raw.get("select")
-    bounds_of_select = {k: _formula(doc, [*keys, "select", k], select[k])
+    select_formulas = {k: _formula(doc, [*keys, "select", k], select[k])
                         for k in ("index", "start", "stop") if select and k in select}
 
     out = []
@@ -419,7 +419,7 @@ def _expand(doc: _Located, keys: list[Any], raw: dict[str, Any], framework: str,
             sel = None
             if select:
                 at = {k: _size(doc, ckeys, "select", k, f, env)
-                      for k, f in bounds_of_select.items()}
+                      for k, f in select_formulas.items()}
                 start = at.get("index", at.get("start"))
                 stop = start + 1 if "index" in at else at["stop"]
                 sel = Select(select["axis"], start, stop, bool(select.get("complement")))
