@@ -48,14 +48,17 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from initspec.published import require_results, update_published
     from initspec.report import write_report
 
     try:
+        require_results(Path(args.results))
         path = write_report(Path(args.results), Path(args.out))
+        copy = update_published(Path(args.results))
     except ValueError as exc:
         print(f"initspec: error: {exc}", file=sys.stderr)
         return 2
-    print(f"initspec: wrote {path}")
+    print(f"initspec: wrote {path}" + (f" and {copy}" if copy else ""))
     return 0
 
 
@@ -127,6 +130,9 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--report", default="reports/COMPATIBILITY.md",
                        help="table to render when --results is given")
     bench.set_defaults(func=cmd_bench)
+    from initspec.explain import register  # explain, list
+
+    register(sub)
     args = parser.parse_args(argv)
     return args.func(args)
 
