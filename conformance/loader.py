@@ -20,6 +20,7 @@ import jsonschema
 import yaml
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
+from initspec import promises as _promises
 from initspec.distributions import FAMILY_PARAMS, continuous
 from initspec.formula import Formula, FormulaError
 
@@ -107,6 +108,8 @@ class Entry:
     columns: frozenset[str] | None = None  # only these columns (adapters) run it
     repeat: Repeat | None = None
     concept: str | None = None  # cross-framework row of the overview table
+    promises: tuple[_promises.Promise, ...] = ()  # docs.promises: what the docs (or origins) state
+    history: str | None = None  # why the default is what it is
 
 
 @dataclass(frozen=True)
@@ -133,6 +136,7 @@ class Case:
     bounds: tuple[float, float] | None
     select: Select | None = None
     input_shape: tuple[int, ...] | None = None  # what the layer is built / initialised with
+    promises: tuple[_promises.PromiseCase, ...] = ()  # the entry's promises at this case
 
     @property
     def name(self) -> str:
@@ -367,6 +371,8 @@ def _expand(doc: _Located, keys: list[Any], raw: dict[str, Any], framework: str,
         columns=frozenset(raw["columns"]) if "columns" in raw else None,
         repeat=Repeat(raw["repeat"]["reuse"], raw["repeat"]["expect"]) if "repeat" in raw else None,
         concept=raw.get("concept"),
+        promises=_promises.parse(doc, keys, raw["docs"].get("promises", []), schemes),
+        history=raw.get("history"),
     )
     fixed = raw.get("kwargs", {})
     formulas = {
@@ -416,6 +422,7 @@ def _expand(doc: _Located, keys: list[Any], raw: dict[str, Any], framework: str,
             statements.append((f"entry {entry.name}", variance(env) if variance else None,
                                tuple(b(env) for b in bounds) if bounds else None))
             _cross_check(doc, ckeys, scheme.family, params, statements)
+            promised = _promises.evaluate(doc, keys, entry.promises, env, schemes)
             sel = None
             if select:
                 at = {k: _size(doc, ckeys, "select", k, f, env)
@@ -434,7 +441,7 @@ def _expand(doc: _Located, keys: list[Any], raw: dict[str, Any], framework: str,
         dist_bounds = next((b for _, _, b in statements if b is not None), None)
         label = ",".join(f"{k}={_show(v)}" for k, v in values.items())
         out.append(Case(entry, label, {**fixed, **values}, tuple(shape), scheme.family, params,
-                        dist_variance, dist_bounds, sel, input_shape))
+                        dist_variance, dist_bounds, sel, input_shape, promised))
     return out
 
 
