@@ -91,7 +91,8 @@ def evaluate(doc: Any, keys: list[Any], promises: tuple[Promise, ...],
             if p.variance is not None:
                 _require(doc, [*pkeys, "variance"], p.variance, env)
                 statements.append((f"promise {p.id}", p.variance(env), None))
-            loader._cross_check(doc, pkeys, p.scheme.family, params, statements)
+            where = [*pkeys, "variance"] if p.variance is not None else pkeys
+            loader._cross_check(doc, where, p.scheme.family, params, statements)
         except (FormulaError, ZeroDivisionError) as exc:
             raise doc.error(pkeys, str(exc)) from None
         variance = next((v for _, v, _ in statements if v is not None), None)
