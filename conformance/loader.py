@@ -21,6 +21,7 @@ import jsonschema
 import yaml
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
+from initspec import promises as _promises
 from initspec.distributions import FAMILY_PARAMS, continuous
 from initspec.formula import Formula, FormulaError
 from initspec.notation import Neutral, neutral_of
@@ -110,6 +111,8 @@ class Entry:
     repeat: Repeat | None = None
     concept: str | None = None  # cross-framework row of the overview table
     fan_note: str | None = None  # how the framework's fan rule differs from the neutral one
+    promises: tuple[_promises.Promise, ...] = ()  # docs.promises: what the docs (or origins) state
+    history: str | None = None  # why the default is what it is
 
 
 @dataclass(frozen=True)
@@ -139,6 +142,7 @@ class Case:
     fans: Mapping[str, float] | None = None  # the framework's own fan rule, evaluated
     neutral_fans: Mapping[str, float] | None = None  # the neutral fans (concepts.yaml)
     neutral: Neutral | None = None  # the entry in the neutral notation (all its cases)
+    promises: tuple[_promises.PromiseCase, ...] = ()  # the entry's promises at this case
 
     @property
     def name(self) -> str:
@@ -374,6 +378,8 @@ def _expand(doc: _Located, keys: list[Any], raw: dict[str, Any], framework: str,
         repeat=Repeat(raw["repeat"]["reuse"], raw["repeat"]["expect"]) if "repeat" in raw else None,
         concept=raw.get("concept"),
         fan_note=raw.get("fan_note"),
+        promises=_promises.parse(doc, keys, raw["docs"].get("promises", []), schemes),
+        history=raw.get("history"),
     )
     fixed = raw.get("kwargs", {})
     formulas = {
@@ -431,6 +437,7 @@ def _expand(doc: _Located, keys: list[Any], raw: dict[str, Any], framework: str,
             statements.append((f"entry {entry.name}", variance(env) if variance else None,
                                tuple(b(env) for b in bounds) if bounds else None))
             _cross_check(doc, ckeys, scheme.family, params, statements)
+            promised = _promises.evaluate(doc, keys, entry.promises, env, schemes)
             sel = None
             if select:
                 at = {k: _size(doc, ckeys, "select", k, f, env)
@@ -449,7 +456,8 @@ def _expand(doc: _Located, keys: list[Any], raw: dict[str, Any], framework: str,
         dist_bounds = next((b for _, _, b in statements if b is not None), None)
         label = ",".join(f"{k}={_show(v)}" for k, v in values.items())
         out.append(Case(entry, label, {**fixed, **values}, tuple(shape), scheme.family, params,
-                        dist_variance, dist_bounds, sel, input_shape, fans, neutral_fans))
+                        dist_variance, dist_bounds, sel, input_shape, fans, neutral_fans,
+                        promises=promised))
     try:
         neutral = neutral_of(out)
     except (ValueError, ZeroDivisionError) as exc:

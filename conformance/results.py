@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from initspec import __version__
+from initspec import __version__, promises
 from initspec.engine import CellResult, Plan, deviation_outcomes
 from initspec.notation import numbers
 
@@ -70,7 +70,15 @@ def record(result: CellResult) -> dict[str, Any]:
         "seconds_check": round(result.seconds_check, 4),
         "checks": [dataclasses.asdict(c) for c in result.checks],
         "reproducer": result.reproducer,
+        **({"promises": _promise_records(result)} if case.promises else {}),
     })
+
+
+def _promise_records(result: CellResult) -> list[dict[str, Any]]:
+    """Each documented promise's verdict in this cell; untested where the cell drew nothing."""
+    tested = result.promises or promises.untested(
+        result.cell.case, f"cell {result.status}: {result.message}".rstrip(": "))
+    return [p.record() for p in tested]
 
 
 def suite_sha() -> str:
