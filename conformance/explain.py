@@ -183,16 +183,14 @@ def explain(asked: Asked) -> list[str]:
     head = [f"{asked.framework} {e.name}: {what}"
             + (f" (concept {e.concept})" if e.concept else "") + f"  [{where}]"]
     return [*head, *_shapes(asked), *_draw(asked), *_fans(asked), *_source(asked),
-            *_docs(asked), *_history(asked), *_elsewhere(asked), *_published(asked),
-            *_deviations(asked)]
+            *_docs(asked), *_promises(asked), *_history(asked), *_elsewhere(asked),
+            *_published(asked), *_deviations(asked)]
 
 
 def _where(e: Entry) -> str:
-    path = Path(e.file)
-    try:
-        path = path.resolve().relative_to(SPEC_DIR.resolve().parent)
-    except ValueError:
-        pass
+    path = Path(e.file).resolve()
+    if path.is_relative_to(SPEC_DIR.resolve().parent):
+        path = path.relative_to(SPEC_DIR.resolve().parent)
     return f"{path}:{e.line}"
 
 
@@ -309,10 +307,17 @@ def _source(a: Asked) -> list[str]:
 
 
 def _docs(a: Asked) -> list[str]:
-    lines = [f'claims: "{a.entry.docs_claim}"', f"({a.entry.docs_url})"]
-    for compared in promise_comparisons(a):
-        lines += compared
-    return _section("Documentation", lines)
+    return _section("Documentation", [f'claims: "{a.entry.docs_claim}"', f"({a.entry.docs_url})"])
+
+
+def _promises(a: Asked) -> list[str]:
+    lines = [line for block in promise_comparisons(a) for line in block]
+    return _section("What the docs and the references they cite promise (docs.promises)", lines)
+
+
+def _who(by: str) -> str:
+    """The short name of who states a promise: "He et al. 2015", "maintainers' reply"."""
+    return by.split(",")[0].split(" (")[0].strip()
 
 
 def promise_comparisons(a: Asked) -> list[list[str]]:
@@ -325,7 +330,7 @@ def promise_comparisons(a: Asked) -> list[list[str]]:
         return []
     out, matched, unmatched = [], [], []
     for j, (promise, pc) in enumerate(zip(promises, here, strict=True)):
-        lines = [f"promise {promise.id} ({promise.kind}, {promise.by}): \"{promise.says}\"",
+        lines = [f"{promise.id} ({promise.kind}) by {promise.by}:", f'  says "{promise.says}"',
                  f"  ({promise.url})"]
         form = _promise_neutral(a, j)
         text = form.form if form else pc.family
@@ -335,22 +340,29 @@ def promise_comparisons(a: Asked) -> list[list[str]]:
         verdicts = _promise_verdicts(a, promise.id)
         lines.append(f"  states {text}"
                      + (f" = {_num(pc.variance)} here" if pc.variance is not None else "")
-                     + (f": {_times(ratio)} this draw's variance" if ratio is not None else "")
-                     + (f"; published: {verdicts}" if verdicts else ""))
+                     + (f": {_times(ratio)} this draw's variance" if ratio is not None else ""))
+        if verdicts:
+            lines.append(f"  published: {verdicts}")
         same = _same_distribution(pc, a.case)
         (matched if same else unmatched).append((promise, ratio))
         if not same:
-            lines += [f"  {line}" for line in _scheme_elsewhere(a, promise.scheme.name)]
+            lines += [f"  {line}" for line in _drawn_elsewhere(a, form)]
         out.append(lines)
     summary = []
     if matched:
-        summary.append("the draw matches " + "; ".join(p.by for p, _ in matched))
+        summary.append("the draw matches "
+                       + ", ".join(f"{_who(p.by)} ({p.id})" for p, _ in matched))
     if unmatched:
-        word = "neither" if len(unmatched) == 2 else "none" if len(unmatched) > 2 else "not"
-        summary.append(f"it matches {word} of " + "; ".join(
-            f"{p.by} ({_times(r)} the variance)" if r is not None else p.by
-            for p, r in unmatched))
-    return [*out, [" and ".join(summary) + "."]] if summary else out
+        named = [f"{_who(p.by)} ({p.id}: "
+                 + (f"{_times(r)} the variance)" if r is not None else "another distribution)")
+                 for p, r in unmatched]
+        if len(named) == 1:
+            summary.append(f"it does not match {named[0]}")
+        elif len(named) == 2:
+            summary.append(f"it matches neither {named[0]} nor {named[1]}")
+        else:
+            summary.append(f"it matches none of {', '.join(named)}")
+    return [*out, ["In short: " + "; ".join(summary) + "."]] if summary else out
 
 
 def _promise_neutral(a: Asked, j: int) -> Neutral | None:
@@ -396,26 +408,29 @@ def _ratio(x: float | None, y: float | None) -> float | None:
 def _times(ratio: float) -> str:
     if math.isclose(ratio, 1, rel_tol=1e-9):
         return "the same as"
-    return f"{number(ratio)}×"
+    whole = round(ratio)
+    return f"{whole}×" if whole and math.isclose(ratio, whole, rel_tol=1e-9) else f"{ratio:.3g}×"
 
 
-def _scheme_elsewhere(a: Asked, scheme: str) -> list[str]:
-    """Other frameworks' entries that draw the promise's scheme, compared with this draw."""
-    lines = []
+def _drawn_elsewhere(a: Asked, form: Neutral | None) -> list[str]:
+    """The entries of every spec (this one's other entries too) whose neutral form is a promise's
+    (same family, fan and scale), compared with this draw: who draws what the promise states."""
+    if form is None or form.scale is None or form.mode is None:
+        return []
+    lines: dict[str, str] = {}
     for framework, spec in all_specs().items():
-        if framework == a.framework:
-            continue
         for entry, cases in variants(spec):
-            if entry.scheme.name != scheme or entry.name in {e for e, _ in lines}:
+            other = cases[0].neutral
+            key = f"{framework} {entry.name}"
+            if (entry is a.entry or other is None or key in lines or other.mode != form.mode
+                    or other.family != form.family or other.scale is None
+                    or not math.isclose(other.scale, form.scale, rel_tol=1e-6)):
                 continue
-            neutral = cases[0].neutral
-            ratio = _neutral_ratio(neutral, a)
-            if neutral is not None:
-                lines.append((entry.name, f"{framework} {entry.name} ({neutral.form})"
-                              + (f": {_times(ratio)} this draw's variance" if ratio else "")))
+            ratio = _neutral_ratio(other, a)
+            lines[key] = key + (f": {_times(ratio)} this draw's variance" if ratio else "")
     if not lines:
         return []
-    return [f"{scheme} in other frameworks:", *(f"  {text}" for _, text in lines)]
+    return [f"{form.form} is drawn by:", *(f"  {text}" for text in lines.values())]
 
 
 def _neutral_ratio(other: Neutral | None, a: Asked) -> float | None:
@@ -478,9 +493,9 @@ def _published(a: Asked) -> list[str]:
         per_dtype: dict[str, list[dict[str, Any]]] = {}
         for cell in group:
             per_dtype.setdefault(cell["dtype"], []).append(cell)
-        parts = [f"{dtype} {_verdicts(per_dtype[dtype])}"
-                 for dtype in sorted(per_dtype, key=lambda d: DTYPE_ORDER.get(d, 9))]
-        lines.append(f"{column} {version} {device}: " + "; ".join(parts))
+        lines.append(f"{column} {version}, {device}:")
+        lines += [f"  {dtype}: {_verdicts(per_dtype[dtype])}"
+                  for dtype in sorted(per_dtype, key=lambda d: DTYPE_ORDER.get(d, 9))]
     return _section("Published verdicts", lines)
 
 
@@ -537,13 +552,13 @@ def _load(framework: str, spec_path: str | None, data: Mapping[str, Any]) -> tup
             raise Refusal(f"{spec_path} is the spec of {spec.framework!r}, not {framework!r}")
         return spec.framework, spec
     name = resolve_framework(framework, data)
-    return name, all_specs()[name]
+    return name, _spec(str(SPEC_DIR / "frameworks" / f"{name}.yaml"))
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
+    given = parse_values(args.values)  # bad input is refused before any spec is loaded
     data = _published_data(args.published)
     framework, spec = _load(args.framework, args.spec, data)
-    given = parse_values(args.values)
     found = variants(spec)
     exact = [(e, cs) for e, cs in found if e.name == args.entry]
     if not exact:
