@@ -41,9 +41,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     if partial:
         print("initspec: partial run (--match/--device/--dtype): results not written")
     elif args.results and args.report and code in (0, 1):
+        from initspec.published import update_published
         from initspec.report import write_report
 
         print(f"initspec: wrote {write_report(Path(args.results), Path(args.report))}")
+        update_published(Path(args.results))  # the verdicts copy shipped with the package
     return code
 
 

@@ -97,11 +97,16 @@ def variants(spec: FrameworkSpec) -> list[tuple[Entry, list[Case]]]:
     return list(out.values())
 
 
-def _raw_entry(entry: Entry) -> tuple[Any, int, dict[str, Any]]:
-    """The YAML document, index and raw mapping (file defaults applied) of ``entry``."""
+@cache
+def _document(path: str) -> Any:
     from initspec.loader import _Located  # the loader's line-aware parse
 
-    doc = _Located(Path(entry.file))
+    return _Located(Path(path))
+
+
+def _raw_entry(entry: Entry) -> tuple[Any, int, dict[str, Any]]:
+    """The YAML document, index and raw mapping (file defaults applied) of ``entry``."""
+    doc = _document(entry.file)
     for i, raw in enumerate(doc.data["entries"]):
         if doc.line(["entries", i]) == entry.line:
             if doc.data.get("versions") is not None:
@@ -441,10 +446,11 @@ def _neutral_ratio(other: Neutral | None, a: Asked) -> float | None:
     if mine is not None and mine.mode == other.mode and mine.scale:
         return other.scale / mine.scale
     fans = a.case.neutral_fans or {}
-    if "fan_in" not in fans or "fan_out" not in fans:
-        return None
-    fan = (fans["fan_in"] + fans["fan_out"]) / 2 if other.mode == "fan_avg" else fans[other.mode]
-    return _ratio(other.scale / fan, a.case.variance)
+    if other.mode == "fan_avg":
+        fan = (fans["fan_in"] + fans["fan_out"]) / 2 if {"fan_in", "fan_out"} <= set(fans) else 0
+    else:  # fan_in, fan_out; a symbol mode (hidden_size) only where this case has that symbol
+        fan = fans.get(other.mode) or _numeric(a.case.kwargs).get(other.mode, 0)
+    return _ratio(other.scale / fan, a.case.variance) if fan else None
 
 
 def _history(a: Asked) -> list[str]:

@@ -213,3 +213,25 @@ def test_no_results_and_bad_copies_are_errors(tmp_path):
     bad.write_text('{"format": 99}')
     with pytest.raises(ValueError, match="not a published-verdicts file"):
         published.load_published(bad)
+
+
+def test_every_entry_of_every_spec_explains(capsys):
+    """In-process (one spec load): each entry's default explanation renders without an error.
+    It caught neighbours whose variance scales with a symbol (hidden_size) and have no fan."""
+    import argparse
+
+    from initspec import explain
+
+    failures = []
+    for framework, spec in explain.all_specs().items():
+        for name in sorted({e.name for e, _ in explain.variants(spec)}):
+            args = argparse.Namespace(framework=framework, entry=name, values=[], spec=None,
+                                      published=None)
+            try:
+                assert explain.cmd_explain(args) == 0
+            except Exception as exc:  # collect them all: one run names every broken entry
+                failures.append(f"{framework} {name}: {type(exc).__name__}: {exc}")
+            out = capsys.readouterr().out
+            if name not in out:
+                failures.append(f"{framework} {name}: not in its own explanation")
+    assert not failures, "\n".join(failures)
