@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -649,6 +650,9 @@ def _guard(func: Any) -> Any:
         except (Refusal, SpecError) as exc:
             print(f"initspec: error: {exc}", file=sys.stderr)
             return 2
+        except BrokenPipeError:  # `initspec list | head`: the reader left, nothing is wrong
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
 
     return run
 
