@@ -8,6 +8,7 @@ bounds against scipy.stats' own variance and support of the distribution. Any pr
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from collections.abc import Mapping
@@ -22,6 +23,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from initspec.distributions import FAMILY_PARAMS, continuous
 from initspec.formula import Formula, FormulaError
+from initspec.notation import Neutral, neutral_of
 
 SPEC_DIR = Path(__file__).parent / "spec"  # not resolve(): a symlinked dev tree keeps working
 _YAMLLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available
@@ -140,6 +142,7 @@ class Entry:
     columns: frozenset[str] | None = None  # only these columns (adapters) run it
     repeat: Repeat | None = None
     concept: str | None = None  # cross-framework row of the overview table
+    fan_note: str | None = None  # how the framework's fan rule differs from the neutral one
     conditions: tuple[Condition, ...] = ()
     expect: str | None = None  # "raises": the target must raise (see Raises)
     raises: Raises | None = None
@@ -169,6 +172,9 @@ class Case:
     bounds: tuple[float, float] | None
     select: Select | None = None
     input_shape: tuple[int, ...] | None = None  # what the layer is built / initialised with
+    fans: Mapping[str, float] | None = None  # the framework's own fan rule, evaluated
+    neutral_fans: Mapping[str, float] | None = None  # the neutral fans (concepts.yaml)
+    neutral: Neutral | None = None  # the entry in the neutral notation (all its cases)
 
     @property
     def name(self) -> str:
@@ -413,7 +419,9 @@ def _expand(doc: _Located, keys: list[Any], raw: dict[str, Any], framework: str,
         known_deviations=deviations, file=str(doc.path), line=doc.line(keys),
         columns=frozenset(raw["columns"]) if "columns" in raw else None,
         repeat=Repeat(raw["repeat"]["reuse"], raw["repeat"]["expect"]) if "repeat" in raw else None,
-        concept=raw.get("concept"), conditions=conditions, expect=expect, raises=raises,
+        concept=raw.get("concept"),
+        fan_note=raw.get("fan_note"),
+        conditions=conditions, expect=expect, raises=raises,
     )
     fixed = raw.get("kwargs", {})
     formulas = {
@@ -422,6 +430,8 @@ def _expand(doc: _Located, keys: list[Any], raw: dict[str, Any], framework: str,
                   for j, v in enumerate(raw.get("input", []))],
         "fans": {k: _formula(doc, [*keys, "fans", k], v) for k, v in raw.get("fans", {}).items()},
         "let": {k: _formula(doc, [*keys, "let", k], v) for k, v in raw.get("let", {}).items()},
+        "neutral_fans": {k: _formula(doc, [*keys, "neutral_fans", k], v)
+                         for k, v in raw.get("neutral_fans", {}).items()},
         "with": {k: _formula(doc, [*keys, "with", k], v) for k, v in raw["with"].items()},
     }
     if set(formulas["with"]) != set(scheme.params):
@@ -443,6 +453,12 @@ def _expand(doc: _Located, keys: list[Any], raw: dict[str, Any], framework: str,
                 for k, f in formulas[group].items():
                     _require(doc, [*keys, group, k], f, set(env))
                     env[k] = f(env)
+            fans = {k: env[k] for k in formulas["fans"]} or None
+            neutral_fans = fans
+            if formulas["neutral_fans"]:
+                for k, f in formulas["neutral_fans"].items():
+                    _require(doc, [*keys, "neutral_fans", k], f, set(env))
+                neutral_fans = {k: f(env) for k, f in formulas["neutral_fans"].items()}
             for k, f in formulas["with"].items():
                 _require(doc, [*keys, "with", k], f, set(env))
             scope = {k: f(env) for k, f in formulas["with"].items()}
@@ -481,8 +497,12 @@ def _expand(doc: _Located, keys: list[Any], raw: dict[str, Any], framework: str,
         dist_bounds = next((b for _, _, b in statements if b is not None), None)
         label = ",".join(f"{k}={_show(v)}" for k, v in values.items())
         out.append(Case(entry, label, {**fixed, **values}, tuple(shape), scheme.family, params,
-                        dist_variance, dist_bounds, sel, input_shape))
-    return out
+                        dist_variance, dist_bounds, sel, input_shape, fans, neutral_fans))
+    try:
+        neutral = neutral_of(out)
+    except (ValueError, ZeroDivisionError) as exc:
+        raise doc.error(keys, f"no neutral notation: {exc}") from None
+    return [dataclasses.replace(c, neutral=neutral) for c in out]
 
 
 def _size(doc: _Located, ckeys: list[Any], field: str, j: int | str, f: Formula,

@@ -256,3 +256,12 @@ def test_a_sum_in_float16_matches_the_rounded_triangular(spec):
     assert all(c.passed for c in checks.values()), [c.message for c in checks.values()]
     ref = reference(continuous("triangular", {"low": -2, "mode": 0, "high": 2}), "float16")
     assert ref.var() == pytest.approx(2 / 3, rel=1e-3)
+
+
+def test_neutral_notation_of_a_sum_and_of_a_raising_entry(spec):
+    summed = next(c for c in spec.cases if c.entry.name == "Cell.bias_a+bias_b")
+    assert summed.neutral.family == "triangular"
+    assert summed.neutral.form == "Sum of two VarianceScaling(1/3, hidden_size, uniform)"
+    assert summed.neutral.variance == "2/(3·hidden_size)"
+    strict = next(c for c in spec.cases if c.entry.name == "Strict.weight")
+    assert strict.neutral is None
