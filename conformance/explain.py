@@ -189,8 +189,8 @@ def explain(asked: Asked) -> list[str]:
     head = [f"{asked.framework} {e.name}: {what}"
             + (f" (concept {e.concept})" if e.concept else "") + f"  [{where}]"]
     return [*head, *_shapes(asked), *_draw(asked), *_fans(asked), *_source(asked),
-            *_docs(asked), *_promises(asked), *_history(asked), *_elsewhere(asked),
-            *_published(asked), *_deviations(asked)]
+            *_conditions(asked), *_docs(asked), *_promises(asked), *_history(asked),
+            *_elsewhere(asked), *_published(asked), *_deviations(asked)]
 
 
 def _where(e: Entry) -> str:
@@ -228,6 +228,11 @@ def _show(value: Any) -> str:
 
 def _draw(a: Asked) -> list[str]:
     case, neutral = a.case, a.cases[0].neutral
+    if getattr(case.entry, "expect", None) == "raises":
+        raises = getattr(case.entry, "raises", None)
+        what = (raises.type if raises and raises.type else "an exception") + (
+            f" ({raises.match!r})" if raises and raises.match else "")
+        return _section("Draws", [f"nothing: the target raises {what} (expect: raises)"])
     if case.entry.repeat is not None:
         r = case.entry.repeat
         how = "one object called again" if r.reuse else "fresh objects"
@@ -246,8 +251,9 @@ def _draw(a: Asked) -> list[str]:
         stated = f" = {case.entry.variance_text}" if case.entry.variance_text else ""
         lines.append(f"variance{stated} = {_num(case.variance)}")
     scheme = case.entry.scheme
-    lines.append(f"spec scheme {scheme.name} ({scheme.summary}) with "
-                 + ", ".join(f"{k} = {v}" for k, v in a.raw["with"].items()))
+    if scheme is not None:
+        lines.append(f"spec scheme {scheme.name} ({scheme.summary}) with "
+                     + ", ".join(f"{k} = {v}" for k, v in a.raw.get("with", {}).items()))
     lets = _lets(a)
     if lets:
         lines.append("where " + ", ".join(lets))
@@ -454,6 +460,17 @@ def _neutral_ratio(other: Neutral | None, a: Asked) -> float | None:
     return _ratio(other.scale / fan, a.case.variance) if fan else None
 
 
+def _conditions(a: Asked) -> list[str]:
+    """What a reader must know before trusting the entry's cells (``conditions``)."""
+    lines = []
+    for c in getattr(a.entry, "conditions", ()) or ():
+        scope = [f"{name} {', '.join(sorted(values))}" for name, values in
+                 (("dtypes", c.dtypes), ("columns", c.columns)) if values]
+        lines.append(f"{c.kind}" + (f" ({'; '.join(scope)})" if scope else "")
+                     + f": {' '.join(c.text.split())}")
+    return _section("Conditions", lines)
+
+
 def _history(a: Asked) -> list[str]:
     text = getattr(a.entry, "history", None)
     return _section("History", [" ".join(text.split())]) if text else []
@@ -615,7 +632,9 @@ def cmd_list(args: argparse.Namespace) -> int:
             neutral = cases[0].neutral
             rows.append(f"  {framework} {entry.name}"
                         + (f"  [{entry.concept}]" if entry.concept else "")
-                        + (f"  {neutral.form}" if neutral else "  (reproducibility)"))
+                        + (f"  {neutral.form}" if neutral else "  (raises)"
+                           if getattr(entry, "expect", None) == "raises" else
+                           "  (reproducibility)"))
     if args.concept and not rows:
         raise Refusal(f"no entry has a concept starting with {args.concept!r} "
                       f"(`initspec list` lists the concepts)")

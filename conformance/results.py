@@ -71,6 +71,11 @@ def record(result: CellResult) -> dict[str, Any]:
         "checks": [dataclasses.asdict(c) for c in result.checks],
         "reproducer": result.reproducer,
         **({"promises": _promise_records(result)} if case.promises else {}),
+        "conditions": [{"kind": c.kind, "text": c.text} for c in entry.conditions
+                       if c.applies(cell.dtype, cell.column)],
+        **({"expect": entry.expect,
+            "raises": dataclasses.asdict(entry.raises) if entry.raises else None}
+           if entry.expect else {}),
     })
 
 
