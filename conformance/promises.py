@@ -23,6 +23,7 @@ from typing import Any
 from initspec.formula import Formula, FormulaError
 
 KINDS = ("formula", "provenance")
+STRUCTURAL = frozenset({"shape", "dtype"})  # the samples, not the promise, are wrong
 PREFIX = "promise"  # check names in a cell's stochastic_checks: promise:<id>:<check>
 
 
@@ -121,6 +122,7 @@ class PromiseResult:
     verdict: str  # holds | drift | untested
     checks: list[Any]  # checks.CheckResult
     note: str = ""
+    explained_by: str | None = None  # the cell's known deviation, when it is the whole rejection
 
     @property
     def failed(self) -> list[str]:
@@ -128,7 +130,15 @@ class PromiseResult:
 
     @property
     def p_value(self) -> float | None:
-        """The smallest p-value of the promise's stochastic checks (each tested at alpha)."""
+        """The evidence: the smallest p-value of the failing checks (each tested at alpha).
+
+        An exact check that fails (a value outside the promised support) has probability 0 under
+        the promise. A promise that holds reports its smallest p-value over all its checks.
+        """
+        failed = [c for c in self.checks if not c.passed]
+        if failed and self.verdict == "drift":
+            ps = [c.p_value for c in failed if c.p_value is not None]
+            return min(ps) if ps else 0.0
         ps = [c.p_value for c in self.checks if c.p_value is not None]
         return min(ps) if ps else None
 
@@ -137,15 +147,17 @@ class PromiseResult:
         return {"id": p.id, "kind": p.kind, "by": p.by, "says": p.says, "url": p.url,
                 "scheme": p.scheme.name, "distribution": describe(self.promised),
                 "verdict": self.verdict, "p_value": self.p_value,
-                "failed_checks": self.failed, "note": self.note or None}
+                "failed_checks": self.failed, "note": self.note or None,
+                "explained_by": self.explained_by}
 
 
 def check_all(case: Any, x: Any, dtype: str, alpha: float, run_checks: Any,
-         own_failures: set[str]) -> list[PromiseResult]:
+              own_failures: set[str], deviation: Any = None) -> list[PromiseResult]:
     """Test every promise of ``case`` on the samples ``x`` with the cell's own checks.
 
-    A check the measured spec already fails in this cell (a recorded known deviation) cannot tell
-    the promise from the spec: a promise failing only such checks is ``untested``, not drift.
+    A promise any of whose checks fails is drift: the samples reject it at alpha. Where the
+    measured spec fails the same checks under the cell's known deviation, the rejection is that
+    deviation's (a 16-bit sampler, a leaky truncation): the result names it in ``explained_by``.
     """
     out = []
     for promised in case.promises:
@@ -153,12 +165,15 @@ def check_all(case: Any, x: Any, dtype: str, alpha: float, run_checks: Any,
         failed = {c.name for c in results if not c.passed}
         if not failed:
             out.append(PromiseResult(promised, "holds", results))
-        elif failed - own_failures:
-            out.append(PromiseResult(promised, "drift", results))
-        else:
+        elif failed <= STRUCTURAL:
             out.append(PromiseResult(promised, "untested", results,
-                                     "fails only checks the measured spec fails too: "
-                                     + ", ".join(sorted(failed))))
+                                     "the samples' " + ", ".join(sorted(failed)) + " is wrong"))
+        elif deviation is not None and failed <= own_failures:
+            out.append(PromiseResult(promised, "drift", results,
+                                     f"rejected where the measured spec is too: known deviation "
+                                     f"{deviation.id}", explained_by=deviation.id))
+        else:
+            out.append(PromiseResult(promised, "drift", results))
     return out
 
 

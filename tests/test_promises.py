@@ -59,14 +59,21 @@ def test_wrong_promises_are_drift_with_the_checks_that_reject_them(spec, fake_ad
     assert "dense-docs" not in {k for k, p in got.items() if p.verdict != "holds"}
 
 
-def test_promise_failing_only_where_the_spec_fails_is_untested(spec, fake_adapter):
-    """Under a known deviation the spec's failing checks cannot tell a promise from the spec."""
+def test_promise_rejected_where_the_spec_is_too_names_the_deviation(spec, fake_adapter):
+    """Under a known deviation a promise equal to the spec is rejected by the same checks."""
     result = run(spec, fake_adapter, "Deviant.weight")
     assert result.verdict == "known-deviation"
     got = by_id(result)
-    assert got["as-spec"].verdict == "untested" and got["as-spec"].failed
-    assert "measured spec fails too" in got["as-spec"].note
+    own = {c.name for c in result.failures()}
+    assert got["as-spec"].verdict == "drift" and set(got["as-spec"].failed) == own
+    assert got["as-spec"].explained_by == "missing-gain"
     assert got["lecun"].verdict == "holds"  # what the sampler really draws
+    assert results.record(result)["promises"][0]["explained_by"] == "missing-gain"
+
+
+def test_a_drift_of_its_own_names_no_deviation(spec, fake_adapter):
+    he = by_id(run(spec, fake_adapter, "Dense.weight"))["he-2015"]
+    assert he.verdict == "drift" and he.explained_by is None
 
 
 def test_the_budget_counts_promise_checks(spec, fake_adapter):
