@@ -182,3 +182,16 @@ def test_bad_base_loads(tmp_path, schemes):
     path.write_text(BAD)
     (case,) = load_framework(path, schemes).cases
     assert [p.promise.id for p in case.promises] == ["p"]
+
+
+def test_samples_of_the_wrong_shape_leave_promises_untested(spec):
+    """A shape or dtype failure says nothing about the promise: untested, not drift."""
+    import numpy as np
+
+    case = next(c for c in spec.cases if c.entry.name == "Dense.weight")
+    x = np.zeros((2, 3, 3), dtype=np.float32)
+    own = {c.name for c in engine.run_checks(case, x, "float32", 1e-6) if not c.passed}
+    assert own == {"shape"}
+    got = promises.check_all(case, x, "float32", 1e-6, engine.run_checks, own)
+    assert [p.verdict for p in got] == ["untested"] * 3
+    assert all(p.failed == ["shape"] for p in got)
