@@ -8,6 +8,7 @@ bounds against scipy.stats' own variance and support of the distribution. Any pr
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from collections.abc import Mapping
@@ -23,6 +24,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from initspec import promises as _promises
 from initspec.distributions import FAMILY_PARAMS, continuous
 from initspec.formula import Formula, FormulaError
+from initspec.notation import Neutral, neutral_of
 
 SPEC_DIR = Path(__file__).parent / "spec"  # not resolve(): a symlinked dev tree keeps working
 _YAMLLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available
@@ -108,6 +110,7 @@ class Entry:
     columns: frozenset[str] | None = None  # only these columns (adapters) run it
     repeat: Repeat | None = None
     concept: str | None = None  # cross-framework row of the overview table
+    fan_note: str | None = None  # how the framework's fan rule differs from the neutral one
     promises: tuple[_promises.Promise, ...] = ()  # docs.promises: what the docs (or origins) state
     history: str | None = None  # why the default is what it is
 
@@ -136,6 +139,9 @@ class Case:
     bounds: tuple[float, float] | None
     select: Select | None = None
     input_shape: tuple[int, ...] | None = None  # what the layer is built / initialised with
+    fans: Mapping[str, float] | None = None  # the framework's own fan rule, evaluated
+    neutral_fans: Mapping[str, float] | None = None  # the neutral fans (concepts.yaml)
+    neutral: Neutral | None = None  # the entry in the neutral notation (all its cases)
     promises: tuple[_promises.PromiseCase, ...] = ()  # the entry's promises at this case
 
     @property
@@ -371,6 +377,7 @@ def _expand(doc: _Located, keys: list[Any], raw: dict[str, Any], framework: str,
         columns=frozenset(raw["columns"]) if "columns" in raw else None,
         repeat=Repeat(raw["repeat"]["reuse"], raw["repeat"]["expect"]) if "repeat" in raw else None,
         concept=raw.get("concept"),
+        fan_note=raw.get("fan_note"),
         promises=_promises.parse(doc, keys, raw["docs"].get("promises", []), schemes),
         history=raw.get("history"),
     )
@@ -381,6 +388,8 @@ def _expand(doc: _Located, keys: list[Any], raw: dict[str, Any], framework: str,
                   for j, v in enumerate(raw.get("input", []))],
         "fans": {k: _formula(doc, [*keys, "fans", k], v) for k, v in raw.get("fans", {}).items()},
         "let": {k: _formula(doc, [*keys, "let", k], v) for k, v in raw.get("let", {}).items()},
+        "neutral_fans": {k: _formula(doc, [*keys, "neutral_fans", k], v)
+                         for k, v in raw.get("neutral_fans", {}).items()},
         "with": {k: _formula(doc, [*keys, "with", k], v) for k, v in raw["with"].items()},
     }
     if set(formulas["with"]) != set(scheme.params):
@@ -402,6 +411,12 @@ def _expand(doc: _Located, keys: list[Any], raw: dict[str, Any], framework: str,
                 for k, f in formulas[group].items():
                     _require(doc, [*keys, group, k], f, set(env))
                     env[k] = f(env)
+            fans = {k: env[k] for k in formulas["fans"]} or None
+            neutral_fans = fans
+            if formulas["neutral_fans"]:
+                for k, f in formulas["neutral_fans"].items():
+                    _require(doc, [*keys, "neutral_fans", k], f, set(env))
+                neutral_fans = {k: f(env) for k, f in formulas["neutral_fans"].items()}
             for k, f in formulas["with"].items():
                 _require(doc, [*keys, "with", k], f, set(env))
             scope = {k: f(env) for k, f in formulas["with"].items()}
@@ -441,8 +456,13 @@ def _expand(doc: _Located, keys: list[Any], raw: dict[str, Any], framework: str,
         dist_bounds = next((b for _, _, b in statements if b is not None), None)
         label = ",".join(f"{k}={_show(v)}" for k, v in values.items())
         out.append(Case(entry, label, {**fixed, **values}, tuple(shape), scheme.family, params,
-                        dist_variance, dist_bounds, sel, input_shape, promised))
-    return out
+                        dist_variance, dist_bounds, sel, input_shape, fans, neutral_fans,
+                        promises=promised))
+    try:
+        neutral = neutral_of(out)
+    except (ValueError, ZeroDivisionError) as exc:
+        raise doc.error(keys, f"no neutral notation: {exc}") from None
+    return _promises.with_neutral([dataclasses.replace(c, neutral=neutral) for c in out])
 
 
 def _size(doc: _Located, ckeys: list[Any], field: str, j: int | str, f: Formula,

@@ -50,6 +50,7 @@ class PromiseCase:
     params: Mapping[str, float]
     variance: float | None
     bounds: tuple[float, float] | None
+    neutral: Any = None  # notation.Neutral of the promise over the entry's cases
 
 
 def parse(doc: Any, keys: list[Any], raw: list[dict[str, Any]],
@@ -102,6 +103,26 @@ def evaluate(doc: Any, keys: list[Any], promises: tuple[Promise, ...],
     return tuple(out)
 
 
+def with_neutral(cases: list[Any]) -> list[Any]:
+    """Each case's promises with their neutral notation, derived over all the entry's cases."""
+    from initspec.notation import _numeric, from_params
+
+    if not cases or not cases[0].promises:
+        return cases
+    neutrals = []
+    for j in range(len(cases[0].promises)):
+        promised = [c.promises[j] for c in cases]
+        try:
+            neutrals.append(from_params(promised[0].family, [p.params for p in promised],
+                                        [c.neutral_fans for c in cases], None,
+                                        [_numeric(c.kwargs) for c in cases]))
+        except (ValueError, ZeroDivisionError, KeyError):
+            neutrals.append(None)  # the record then falls back to the case's numbers
+    return [dataclasses.replace(c, promises=tuple(
+        dataclasses.replace(p, neutral=n) for p, n in zip(c.promises, neutrals, strict=True)))
+        for c in cases]
+
+
 def as_case(case: Any, promised: PromiseCase) -> Any:
     """The cell's case with the promise's distribution in place of the measured spec's."""
     return dataclasses.replace(case, family=promised.family, params=promised.params,
@@ -145,7 +166,7 @@ class PromiseResult:
     def record(self) -> dict[str, Any]:
         p = self.promised.promise
         return {"id": p.id, "kind": p.kind, "by": p.by, "says": p.says, "url": p.url,
-                "scheme": p.scheme.name, "distribution": describe(self.promised),
+                "scheme": p.scheme.name, **_neutral_text(self.promised),
                 "verdict": self.verdict, "p_value": self.p_value,
                 "failed_checks": self.failed, "note": self.note or None,
                 "explained_by": self.explained_by}
@@ -179,6 +200,15 @@ def check_all(case: Any, x: Any, dtype: str, alpha: float, run_checks: Any,
 
 def untested(case: Any, why: str) -> list[PromiseResult]:
     return [PromiseResult(p, "untested", [], why) for p in case.promises]
+
+
+def _neutral_text(promised: PromiseCase) -> dict[str, Any]:
+    n = promised.neutral
+    numbers = describe(promised)
+    if n is None:
+        return {"distribution": numbers, "form": None, "variance": None, "numbers": numbers}
+    return {"distribution": n.distribution, "form": n.form, "variance": n.variance,
+            "numbers": numbers}
 
 
 def describe(promised: PromiseCase) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 
 from initspec import __version__, promises
 from initspec.engine import CellResult, Plan, deviation_outcomes
+from initspec.notation import numbers
 
 
 def _clean(value: Any) -> Any:
@@ -48,6 +49,9 @@ def record(result: CellResult) -> dict[str, Any]:
         "shape": list(case.shape),
         "select": dataclasses.asdict(case.select) if case.select else None,
         "variance_formula": entry.variance_text,
+        "fans": dict(case.fans) if case.fans else None,
+        "neutral": ({**case.neutral.as_dict(), "numbers": numbers(case)}
+                    if case.neutral else None),
         "expected_variance": case.variance,
         "bounds": list(case.bounds) if case.bounds else None,
         "docs_claim": entry.docs_claim,
