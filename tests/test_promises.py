@@ -60,15 +60,21 @@ def test_wrong_promises_are_drift_with_the_checks_that_reject_them(spec, fake_ad
 
 
 def test_promise_rejected_where_the_spec_is_too_names_the_deviation(spec, fake_adapter):
-    """Under a known deviation a promise equal to the spec is rejected by the same checks."""
+    """Under a known deviation a promise equal to the spec is rejected by the same checks: the
+    samples conform to neither, so it is no docs drift; the deviation is named instead."""
     result = run(spec, fake_adapter, "Deviant.weight")
     assert result.verdict == "known-deviation"
     got = by_id(result)
     own = {c.name for c in result.failures()}
-    assert got["as-spec"].verdict == "drift" and set(got["as-spec"].failed) == own
+    assert got["as-spec"].verdict == "untested" and set(got["as-spec"].failed) == own
+    assert "measured spec is too" in got["as-spec"].note
     assert got["as-spec"].explained_by == "missing-gain"
     assert got["lecun"].verdict == "holds"  # what the sampler really draws
     assert results.record(result)["promises"][0]["explained_by"] == "missing-gain"
+    # a promise rejected by a check the spec passes is drift even under the deviation
+    uniform = got["uniform"]
+    assert uniform.verdict == "drift" and "bounds" in uniform.failed and "bounds" not in own
+    assert uniform.explained_by is None
 
 
 def test_a_drift_of_its_own_names_no_deviation(spec, fake_adapter):
