@@ -39,6 +39,7 @@ class Promise:
     scheme: Any  # loader.Scheme
     bindings: Mapping[str, Formula]
     variance: Formula | None = None  # optional restatement, cross-checked like an entry's
+    defaults: Mapping[str, float] = dataclasses.field(default_factory=dict)  # documented defaults
 
 
 @dataclass(frozen=True)
@@ -73,18 +74,24 @@ def parse(doc: Any, keys: list[Any], raw: list[dict[str, Any]],
         variance = (_formula(doc, [*pkeys, "variance"], p["variance"])
                     if "variance" in p else None)
         out.append(Promise(p["id"], p["kind"], p["by"], p["says"], p["url"], scheme, bindings,
-                           variance))
+                           variance, dict(p.get("defaults", {}))))
     return tuple(out)
 
 
-def evaluate(doc: Any, keys: list[Any], promises: tuple[Promise, ...],
-             env: Mapping[str, float], schemes: Mapping[str, Any]) -> tuple[PromiseCase, ...]:
-    """Each promise at one case: ``env`` holds the case's symbols (values, fans, let, scheme)."""
+def evaluate(doc: Any, keys: list[Any], promises: tuple[Promise, ...], scope: Mapping[str, float],
+             case_env: Mapping[str, float], schemes: Mapping[str, Any]) -> tuple[PromiseCase, ...]:
+    """Each promise at one case.
+
+    A promise sees the entry's scheme parameters (``scope``), then the defaults the docs state
+    (``defaults``: they stand for an argument the case does not pass, and win over the measured
+    spec's parameters of the same name), then the case's own values, fans and let.
+    """
     from initspec import loader  # loader imports this module; resolve at call time
 
     out = []
     for j, p in enumerate(promises):
         pkeys = [*keys, "docs", "promises", j]
+        env = {**scope, **p.defaults, **case_env}
         try:
             for k, f in p.bindings.items():
                 _require(doc, [*pkeys, "with", k], f, env)

@@ -37,6 +37,8 @@ def test_loader_evaluates_promises_per_case(spec):
     assert promised["he-2015"].variance == pytest.approx(2 / 40)
     assert promised["wrong-fan"].bounds == pytest.approx((-300 ** -0.5, 300 ** -0.5))
     assert case.entry.history.startswith("Lua torch")
+    # documented defaults stand for arguments the case does not pass, never for the case's own
+    assert promised["documented-default"].params["high"] == pytest.approx(2 / 40 ** 0.5)
 
 
 def test_promise_the_samples_satisfy_holds(spec, fake_adapter):
@@ -57,6 +59,8 @@ def test_wrong_promises_are_drift_with_the_checks_that_reject_them(spec, fake_ad
     # a promise with the wrong fan (300, not 40) is too narrow: samples land outside its bounds
     assert fans.verdict == "drift" and {"bounds", "variance"} <= set(fans.failed)
     assert "dense-docs" not in {k for k, p in got.items() if p.verdict != "holds"}
+    wrong_default = got["documented-default"]  # gain 2: four times the variance
+    assert wrong_default.verdict == "drift" and "variance" in wrong_default.failed
 
 
 def test_promise_rejected_where_the_spec_is_too_names_the_deviation(spec, fake_adapter):
@@ -87,8 +91,8 @@ def test_the_budget_counts_promise_checks(spec, fake_adapter):
     dense = next(c for c in plan.cells if c.case.entry.name == "Dense.weight")
     own = [n for n in dense.stochastic_checks if not n.startswith(promises.PREFIX + ":")]
     promised = [n for n in dense.stochastic_checks if n.startswith(promises.PREFIX + ":")]
-    # each of the 3 uniform promises runs the same stochastic checks as the uniform spec
-    assert len(promised) == 3 * len(own)
+    # each of the 4 uniform promises runs the same stochastic checks as the uniform spec
+    assert len(promised) == 4 * len(own)
     assert "promise:he-2015:variance" in promised
     total = sum(len(c.stochastic_checks) for c in plan.cells)
     assert plan.alpha == pytest.approx(1e-3 / total)
@@ -101,7 +105,8 @@ def test_the_budget_counts_promise_checks(spec, fake_adapter):
 
 def test_record_has_the_contract_fields(spec, fake_adapter):
     rec = results.record(run(spec, fake_adapter, "Dense.weight"))
-    assert [p["id"] for p in rec["promises"]] == ["dense-docs", "he-2015", "wrong-fan"]
+    assert [p["id"] for p in rec["promises"]] == ["dense-docs", "he-2015", "wrong-fan",
+                                                  "documented-default"]
     assert all(set(p) >= RECORD_KEYS for p in rec["promises"])
     he = rec["promises"][1]
     assert he["kind"] == "provenance" and he["verdict"] == "drift"
@@ -199,5 +204,5 @@ def test_samples_of_the_wrong_shape_leave_promises_untested(spec):
     own = {c.name for c in engine.run_checks(case, x, "float32", 1e-6) if not c.passed}
     assert own == {"shape"}
     got = promises.check_all(case, x, "float32", 1e-6, engine.run_checks, own)
-    assert [p.verdict for p in got] == ["untested"] * 3
+    assert [p.verdict for p in got] == ["untested"] * 4
     assert all(p.failed == ["shape"] for p in got)
