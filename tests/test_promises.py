@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 
 from initspec import engine, promises, results
 from initspec.loader import SpecError, load_framework
@@ -206,3 +207,33 @@ def test_samples_of_the_wrong_shape_leave_promises_untested(spec):
     got = promises.check_all(case, x, "float32", 1e-6, engine.run_checks, own)
     assert [p.verdict for p in got] == ["untested"] * 4
     assert all(p.failed == ["shape"] for p in got)
+
+
+def duplicate_keys(text: str) -> list[str]:
+    """Keys stated twice in one mapping (SafeLoader silently keeps the last), as key@line."""
+    found: list[str] = []
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    def mapping(loader, node, deep=False):
+        keys = [k.value for k, _ in node.value if k.value != "<<"]
+        found.extend(f"{k}@{node.start_mark.line + 1}" for k in sorted(set(keys))
+                     if keys.count(k) > 1)
+        return yaml.SafeLoader.construct_mapping(loader, node, deep)
+
+    Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
+    yaml.load(text, Loader)
+    return found
+
+
+def test_duplicate_keys_are_found():
+    assert duplicate_keys("docs:\n  promises: []\n  url: u\n  promises: []\n") == ["promises@2"]
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).resolve().parents[1] / "spec"
+                                         / "frameworks").glob("*.yaml")), ids=lambda p: p.stem)
+def test_no_docs_block_states_promises_twice(path):
+    """A second `promises:` key would silently drop the first list of promises."""
+    twice = duplicate_keys(path.read_text())
+    assert not [k for k in twice if k.startswith(("promises@", "history@"))]
