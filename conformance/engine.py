@@ -228,7 +228,7 @@ def _test_promises(plan: Plan, cell: Cell, x: np.ndarray,
                    own_failures: set[str]) -> list[_promises.PromiseResult]:
     try:
         return _promises.check_all(cell.case, x, cell.dtype, plan.alpha, run_checks,
-                                   own_failures)
+                                   own_failures, cell.deviation)
     except Exception as exc:  # a promise that cannot be checked is untested, not a crash
         return _promises.untested(cell.case, f"checking failed: {type(exc).__name__}: {exc}")
 

@@ -469,7 +469,7 @@ def _expand(doc: _Located, keys: list[Any], raw: dict[str, Any], framework: str,
                 _require(doc, [*keys, "with", k], f, set(env))
             scope = {k: f(env) for k, f in formulas["with"].items()}
             # entry formulas see case values, fans and let first, then the scheme's parameters
-            env = {**scope, **env}
+            case_env, env = env, {**scope, **env}
             shape = [_size(doc, ckeys, "shape", j, f, env)
                      for j, f in enumerate(formulas["shape"])]
             input_shape = None
@@ -485,7 +485,7 @@ def _expand(doc: _Located, keys: list[Any], raw: dict[str, Any], framework: str,
             statements.append((f"entry {entry.name}", variance(env) if variance else None,
                                tuple(b(env) for b in bounds) if bounds else None))
             _cross_check(doc, ckeys, scheme.family, params, statements)
-            promised = _promises.evaluate(doc, keys, entry.promises, env, schemes)
+            promised = _promises.evaluate(doc, keys, entry.promises, scope, case_env, schemes)
             sel = None
             if select:
                 at = {k: _size(doc, ckeys, "select", k, f, env)
@@ -510,7 +510,7 @@ def _expand(doc: _Located, keys: list[Any], raw: dict[str, Any], framework: str,
         neutral = neutral_of(out)
     except (ValueError, ZeroDivisionError) as exc:
         raise doc.error(keys, f"no neutral notation: {exc}") from None
-    return [dataclasses.replace(c, neutral=neutral) for c in out]
+    return _promises.with_neutral([dataclasses.replace(c, neutral=neutral) for c in out])
 
 
 def _size(doc: _Located, ckeys: list[Any], field: str, j: int | str, f: Formula,

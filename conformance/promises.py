@@ -23,6 +23,7 @@ from typing import Any
 from initspec.formula import Formula, FormulaError
 
 KINDS = ("formula", "provenance")
+STRUCTURAL = frozenset({"shape", "dtype"})  # the samples, not the promise, are wrong
 PREFIX = "promise"  # check names in a cell's stochastic_checks: promise:<id>:<check>
 
 
@@ -38,6 +39,7 @@ class Promise:
     scheme: Any  # loader.Scheme
     bindings: Mapping[str, Formula]
     variance: Formula | None = None  # optional restatement, cross-checked like an entry's
+    defaults: Mapping[str, float] = dataclasses.field(default_factory=dict)  # documented defaults
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,7 @@ class PromiseCase:
     params: Mapping[str, float]
     variance: float | None
     bounds: tuple[float, float] | None
+    neutral: Any = None  # notation.Neutral of the promise over the entry's cases
 
 
 def parse(doc: Any, keys: list[Any], raw: list[dict[str, Any]],
@@ -71,18 +74,24 @@ def parse(doc: Any, keys: list[Any], raw: list[dict[str, Any]],
         variance = (_formula(doc, [*pkeys, "variance"], p["variance"])
                     if "variance" in p else None)
         out.append(Promise(p["id"], p["kind"], p["by"], p["says"], p["url"], scheme, bindings,
-                           variance))
+                           variance, dict(p.get("defaults", {}))))
     return tuple(out)
 
 
-def evaluate(doc: Any, keys: list[Any], promises: tuple[Promise, ...],
-             env: Mapping[str, float], schemes: Mapping[str, Any]) -> tuple[PromiseCase, ...]:
-    """Each promise at one case: ``env`` holds the case's symbols (values, fans, let, scheme)."""
+def evaluate(doc: Any, keys: list[Any], promises: tuple[Promise, ...], scope: Mapping[str, float],
+             case_env: Mapping[str, float], schemes: Mapping[str, Any]) -> tuple[PromiseCase, ...]:
+    """Each promise at one case.
+
+    A promise sees the entry's scheme parameters (``scope``), then the defaults the docs state
+    (``defaults``: they stand for an argument the case does not pass, and win over the measured
+    spec's parameters of the same name), then the case's own values, fans and let.
+    """
     from initspec import loader  # loader imports this module; resolve at call time
 
     out = []
     for j, p in enumerate(promises):
         pkeys = [*keys, "docs", "promises", j]
+        env = {**scope, **p.defaults, **case_env}
         try:
             for k, f in p.bindings.items():
                 _require(doc, [*pkeys, "with", k], f, env)
@@ -99,6 +108,26 @@ def evaluate(doc: Any, keys: list[Any], promises: tuple[Promise, ...],
         bounds = next((b for _, _, b in statements if b is not None), None)
         out.append(PromiseCase(p, p.scheme.family, params, variance, bounds))
     return tuple(out)
+
+
+def with_neutral(cases: list[Any]) -> list[Any]:
+    """Each case's promises with their neutral notation, derived over all the entry's cases."""
+    from initspec.notation import _numeric, from_params
+
+    if not cases or not cases[0].promises:
+        return cases
+    neutrals = []
+    for j in range(len(cases[0].promises)):
+        promised = [c.promises[j] for c in cases]
+        try:
+            neutrals.append(from_params(promised[0].family, [p.params for p in promised],
+                                        [c.neutral_fans for c in cases], None,
+                                        [_numeric(c.kwargs) for c in cases]))
+        except (ValueError, ZeroDivisionError, KeyError):
+            neutrals.append(None)  # the record then falls back to the case's numbers
+    return [dataclasses.replace(c, promises=tuple(
+        dataclasses.replace(p, neutral=n) for p, n in zip(c.promises, neutrals, strict=True)))
+        for c in cases]
 
 
 def as_case(case: Any, promised: PromiseCase) -> Any:
@@ -121,6 +150,7 @@ class PromiseResult:
     verdict: str  # holds | drift | untested
     checks: list[Any]  # checks.CheckResult
     note: str = ""
+    explained_by: str | None = None  # the cell's known deviation, when it is the whole rejection
 
     @property
     def failed(self) -> list[str]:
@@ -128,24 +158,36 @@ class PromiseResult:
 
     @property
     def p_value(self) -> float | None:
-        """The smallest p-value of the promise's stochastic checks (each tested at alpha)."""
+        """The evidence: the smallest p-value of the failing checks (each tested at alpha).
+
+        An exact check that fails (a value outside the promised support) has probability 0 under
+        the promise. A promise that holds reports its smallest p-value over all its checks.
+        """
+        failed = [c for c in self.checks if not c.passed]
+        if failed and self.verdict == "drift":
+            ps = [c.p_value for c in failed if c.p_value is not None]
+            return min(ps) if ps else 0.0
         ps = [c.p_value for c in self.checks if c.p_value is not None]
         return min(ps) if ps else None
 
     def record(self) -> dict[str, Any]:
         p = self.promised.promise
         return {"id": p.id, "kind": p.kind, "by": p.by, "says": p.says, "url": p.url,
-                "scheme": p.scheme.name, "distribution": describe(self.promised),
+                "scheme": p.scheme.name, **_neutral_text(self.promised),
                 "verdict": self.verdict, "p_value": self.p_value,
-                "failed_checks": self.failed, "note": self.note or None}
+                "failed_checks": self.failed, "note": self.note or None,
+                "explained_by": self.explained_by}
 
 
 def check_all(case: Any, x: Any, dtype: str, alpha: float, run_checks: Any,
-         own_failures: set[str]) -> list[PromiseResult]:
+              own_failures: set[str], deviation: Any = None) -> list[PromiseResult]:
     """Test every promise of ``case`` on the samples ``x`` with the cell's own checks.
 
-    A check the measured spec already fails in this cell (a recorded known deviation) cannot tell
-    the promise from the spec: a promise failing only such checks is ``untested``, not drift.
+    Docs drift is a promise the samples reject (a check fails at alpha) where they conform to
+    the measured spec. Where every check that rejects the promise also rejects the spec under the
+    cell's known deviation (a 16-bit sampler grid, a leaky truncation), the samples conform to
+    neither, so the promise is untested here: the deviation, recorded with its reason, is the
+    finding, and ``explained_by`` names it.
     """
     out = []
     for promised in case.promises:
@@ -153,17 +195,29 @@ def check_all(case: Any, x: Any, dtype: str, alpha: float, run_checks: Any,
         failed = {c.name for c in results if not c.passed}
         if not failed:
             out.append(PromiseResult(promised, "holds", results))
-        elif failed - own_failures:
-            out.append(PromiseResult(promised, "drift", results))
-        else:
+        elif failed <= STRUCTURAL:
             out.append(PromiseResult(promised, "untested", results,
-                                     "fails only checks the measured spec fails too: "
-                                     + ", ".join(sorted(failed))))
+                                     "the samples' " + ", ".join(sorted(failed)) + " is wrong"))
+        elif deviation is not None and failed <= own_failures:
+            out.append(PromiseResult(promised, "untested", results,
+                                     f"rejected only where the measured spec is too (known "
+                                     f"deviation {deviation.id})", explained_by=deviation.id))
+        else:
+            out.append(PromiseResult(promised, "drift", results))
     return out
 
 
 def untested(case: Any, why: str) -> list[PromiseResult]:
     return [PromiseResult(p, "untested", [], why) for p in case.promises]
+
+
+def _neutral_text(promised: PromiseCase) -> dict[str, Any]:
+    n = promised.neutral
+    numbers = describe(promised)
+    if n is None:
+        return {"distribution": numbers, "form": None, "variance": None, "numbers": numbers}
+    return {"distribution": n.distribution, "form": n.form, "variance": n.variance,
+            "numbers": numbers}
 
 
 def describe(promised: PromiseCase) -> str:

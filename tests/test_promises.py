@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 
 from initspec import engine, promises, results
 from initspec.loader import SpecError, load_framework
@@ -37,6 +38,8 @@ def test_loader_evaluates_promises_per_case(spec):
     assert promised["he-2015"].variance == pytest.approx(2 / 40)
     assert promised["wrong-fan"].bounds == pytest.approx((-300 ** -0.5, 300 ** -0.5))
     assert case.entry.history.startswith("Lua torch")
+    # documented defaults stand for arguments the case does not pass, never for the case's own
+    assert promised["documented-default"].params["high"] == pytest.approx(2 / 40 ** 0.5)
 
 
 def test_promise_the_samples_satisfy_holds(spec, fake_adapter):
@@ -57,16 +60,31 @@ def test_wrong_promises_are_drift_with_the_checks_that_reject_them(spec, fake_ad
     # a promise with the wrong fan (300, not 40) is too narrow: samples land outside its bounds
     assert fans.verdict == "drift" and {"bounds", "variance"} <= set(fans.failed)
     assert "dense-docs" not in {k for k, p in got.items() if p.verdict != "holds"}
+    wrong_default = got["documented-default"]  # gain 2: four times the variance
+    assert wrong_default.verdict == "drift" and "variance" in wrong_default.failed
 
 
-def test_promise_failing_only_where_the_spec_fails_is_untested(spec, fake_adapter):
-    """Under a known deviation the spec's failing checks cannot tell a promise from the spec."""
+def test_promise_rejected_where_the_spec_is_too_names_the_deviation(spec, fake_adapter):
+    """Under a known deviation a promise equal to the spec is rejected by the same checks: the
+    samples conform to neither, so it is no docs drift; the deviation is named instead."""
     result = run(spec, fake_adapter, "Deviant.weight")
     assert result.verdict == "known-deviation"
     got = by_id(result)
-    assert got["as-spec"].verdict == "untested" and got["as-spec"].failed
-    assert "measured spec fails too" in got["as-spec"].note
+    own = {c.name for c in result.failures()}
+    assert got["as-spec"].verdict == "untested" and set(got["as-spec"].failed) == own
+    assert "measured spec is too" in got["as-spec"].note
+    assert got["as-spec"].explained_by == "missing-gain"
     assert got["lecun"].verdict == "holds"  # what the sampler really draws
+    assert results.record(result)["promises"][0]["explained_by"] == "missing-gain"
+    # a promise rejected by a check the spec passes is drift even under the deviation
+    uniform = got["uniform"]
+    assert uniform.verdict == "drift" and "bounds" in uniform.failed and "bounds" not in own
+    assert uniform.explained_by is None
+
+
+def test_a_drift_of_its_own_names_no_deviation(spec, fake_adapter):
+    he = by_id(run(spec, fake_adapter, "Dense.weight"))["he-2015"]
+    assert he.verdict == "drift" and he.explained_by is None
 
 
 def test_the_budget_counts_promise_checks(spec, fake_adapter):
@@ -74,8 +92,8 @@ def test_the_budget_counts_promise_checks(spec, fake_adapter):
     dense = next(c for c in plan.cells if c.case.entry.name == "Dense.weight")
     own = [n for n in dense.stochastic_checks if not n.startswith(promises.PREFIX + ":")]
     promised = [n for n in dense.stochastic_checks if n.startswith(promises.PREFIX + ":")]
-    # each of the 3 uniform promises runs the same stochastic checks as the uniform spec
-    assert len(promised) == 3 * len(own)
+    # each of the 4 uniform promises runs the same stochastic checks as the uniform spec
+    assert len(promised) == 4 * len(own)
     assert "promise:he-2015:variance" in promised
     total = sum(len(c.stochastic_checks) for c in plan.cells)
     assert plan.alpha == pytest.approx(1e-3 / total)
@@ -88,7 +106,8 @@ def test_the_budget_counts_promise_checks(spec, fake_adapter):
 
 def test_record_has_the_contract_fields(spec, fake_adapter):
     rec = results.record(run(spec, fake_adapter, "Dense.weight"))
-    assert [p["id"] for p in rec["promises"]] == ["dense-docs", "he-2015", "wrong-fan"]
+    assert [p["id"] for p in rec["promises"]] == ["dense-docs", "he-2015", "wrong-fan",
+                                                  "documented-default"]
     assert all(set(p) >= RECORD_KEYS for p in rec["promises"])
     he = rec["promises"][1]
     assert he["kind"] == "provenance" and he["verdict"] == "drift"
@@ -175,3 +194,46 @@ def test_bad_base_loads(tmp_path, schemes):
     path.write_text(BAD)
     (case,) = load_framework(path, schemes).cases
     assert [p.promise.id for p in case.promises] == ["p"]
+
+
+def test_samples_of_the_wrong_shape_leave_promises_untested(spec):
+    """A shape or dtype failure says nothing about the promise: untested, not drift."""
+    import numpy as np
+
+    case = next(c for c in spec.cases if c.entry.name == "Dense.weight")
+    x = np.zeros((2, 3, 3), dtype=np.float32)
+    own = {c.name for c in engine.run_checks(case, x, "float32", 1e-6) if not c.passed}
+    assert own == {"shape"}
+    got = promises.check_all(case, x, "float32", 1e-6, engine.run_checks, own)
+    assert [p.verdict for p in got] == ["untested"] * 4
+    assert all(p.failed == ["shape"] for p in got)
+
+
+def duplicate_keys(text: str) -> list[str]:
+    """Keys stated twice in one mapping (SafeLoader silently keeps the last), as key@line."""
+    found: list[str] = []
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    def mapping(loader, node, deep=False):
+        keys = [k.value for k, _ in node.value if k.value != "<<"]
+        found.extend(f"{k}@{node.start_mark.line + 1}" for k in sorted(set(keys))
+                     if keys.count(k) > 1)
+        return yaml.SafeLoader.construct_mapping(loader, node, deep)
+
+    Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
+    yaml.load(text, Loader)
+    return found
+
+
+def test_duplicate_keys_are_found():
+    assert duplicate_keys("docs:\n  promises: []\n  url: u\n  promises: []\n") == ["promises@2"]
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).resolve().parents[1] / "spec"
+                                         / "frameworks").glob("*.yaml")), ids=lambda p: p.stem)
+def test_no_docs_block_states_promises_twice(path):
+    """A second `promises:` key would silently drop the first list of promises."""
+    twice = duplicate_keys(path.read_text())
+    assert not [k for k in twice if k.startswith(("promises@", "history@"))]
