@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import operator
-from functools import reduce
 
 import ml_dtypes
 import numpy as np
 import torch
 
 from initspec.adapter import Adapter, SampleRequest, Unsupported
-from initspec.adapters._common import accepted_kwargs, call_repr, is_unsupported_error
+from initspec.adapters._common import (
+    accepted_names,
+    call_repr,
+    is_unsupported_error,
+    resolve_target,
+    split_kwargs,
+)
 
 _INIT_PREFIX = "nn.init."
 
@@ -43,34 +48,34 @@ class TorchAdapter(Adapter):
         return out
 
     def _initializer(self, request: SampleRequest, dtype: torch.dtype) -> np.ndarray:
-        fn = getattr(torch.nn.init, request.target.removeprefix(_INIT_PREFIX))
+        fn = _resolve(request.target)
         if request.target == "nn.init.calculate_gain":
-            return np.asarray(fn(**accepted_kwargs(fn, request.kwargs)), dtype=np.float64)
+            return np.asarray(fn(**_kwargs(fn, request)), dtype=np.float64)
         tensor = torch.empty(request.shape, dtype=dtype, device=request.device)
-        result = fn(tensor, **accepted_kwargs(fn, request.kwargs))
+        result = fn(tensor, **_kwargs(fn, request))
         return _to_numpy(result if isinstance(result, torch.Tensor) else tensor)
 
     def _layer(self, request: SampleRequest, dtype: torch.dtype) -> np.ndarray:
         cls = _resolve(request.target)
-        module = cls(**accepted_kwargs(cls, request.kwargs), device=request.device, dtype=dtype)
+        module = cls(**_kwargs(cls, request), device=request.device, dtype=dtype)
         return _to_numpy(operator.attrgetter(request.param)(module))
 
     def reproducer(self, request: SampleRequest) -> str:
         dtype = f"torch.{request.dtype}"
         lines = ["import torch", f"torch.manual_seed({request.seed})"]
         if request.target == "nn.init.calculate_gain":
-            kwargs = accepted_kwargs(torch.nn.init.calculate_gain, request.kwargs)
+            kwargs = _kwargs(torch.nn.init.calculate_gain, request)
             lines.append("x = " + call_repr("torch.nn.init.calculate_gain", kwargs))
         elif request.target.startswith(_INIT_PREFIX):
-            fn = getattr(torch.nn.init, request.target.removeprefix(_INIT_PREFIX))
+            fn = _resolve(request.target)
             lines.append(f"x = torch.empty({request.shape}, dtype={dtype}, "
                          f"device={request.device!r})")
             lines.append(call_repr(f"torch.{request.target}",
-                                   accepted_kwargs(fn, request.kwargs), "x"))
+                                   _kwargs(fn, request), "x"))
         else:
             cls = _resolve(request.target)
             lines.append("m = " + call_repr(f"torch.{request.target}",
-                                            accepted_kwargs(cls, request.kwargs),
+                                            _kwargs(cls, request),
                                             f"device={request.device!r}", f"dtype={dtype}"))
             lines.append(f"x = m.{request.param}  # 1 of {request.count} instances")
         return "\n".join(lines)
@@ -87,7 +92,13 @@ def torch_devices() -> list[str]:
 
 
 def _resolve(target: str):
-    return reduce(getattr, target.split("."), torch)
+    return resolve_target(torch, target, "torch")
+
+
+def _kwargs(fn, request: SampleRequest) -> dict:
+    """The arguments ``fn`` takes; other names must be the entry's shape symbols."""
+    return split_kwargs(request.kwargs, accepted_names(fn), request.symbols,
+                        f"torch.{request.target}")
 
 
 def _to_numpy(tensor: torch.Tensor) -> np.ndarray:
