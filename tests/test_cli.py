@@ -8,6 +8,7 @@ adapters that break the contract one way each); no ML framework is imported.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -380,3 +381,89 @@ def test_progress_bar_in_a_terminal_only(tmp_path):
     piped = run_fake(*FAST, "--dtype", "float32", cwd=tmp_path)
     assert "cells |" not in piped.stdout + piped.stderr  # quiet when not a terminal
     assert "17 of 17 cells" in piped.stdout  # the summary is printed either way
+
+
+def test_results_are_written_atomically(tmp_path, fake_spec, fake_adapter, monkeypatch):
+    """A crash while writing leaves the old file intact and no temporary file behind."""
+    from initspec import engine, results
+
+    plan = engine.build_plan(fake_spec, fake_adapter, dtypes=["float32"], match="Dense.bias")
+    done = [engine.evaluate(plan, cell, fake_adapter) for cell in plan.cells]
+    (path,) = results.write(done, plan, tmp_path)
+    before = path.read_text()
+
+    def crash(envelope):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(results, "_dumps", crash)
+    with pytest.raises(OSError, match="disk full"):
+        results.write(done, plan, tmp_path)
+    assert path.read_text() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]
+
+
+# --------------------------------------------------------------------------- adapters' kwargs
+
+
+def test_split_kwargs_drops_shape_symbols_and_rejects_the_rest():
+    from initspec.adapter import UnknownArgument
+    from initspec.adapters._common import accepted_names, split_kwargs
+
+    def linear(in_features, out_features, bias=True):
+        pass
+
+    kwargs = {"in_features": 3, "out_features": 4, "kernel": 5}
+    accepted = accepted_names(linear)
+    assert split_kwargs(kwargs, accepted, {"kernel"}, "Linear") == {"in_features": 3,
+                                                                  "out_features": 4}
+    with pytest.raises(UnknownArgument, match="Linear takes no argument kernel") as info:
+        split_kwargs(kwargs, accepted, set(), "Linear")
+    assert info.value.field == "kernel"
+    assert split_kwargs(kwargs, accepted_names(lambda **kw: None), set(), "f") == kwargs
+
+
+# --------------------------------------------------------------------------- torch, by hand or here
+
+TORCH_PYTHON = os.environ.get("INITSPEC_TORCH_PYTHON") or (
+    sys.executable if importlib.util.find_spec("torch") else None)
+needs_torch = pytest.mark.skipif(
+    TORCH_PYTHON is None, reason="torch is not installed here (set INITSPEC_TORCH_PYTHON to a "
+    "python that has torch and initspec to run the torch column's bad inputs)")
+
+
+def torch_run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    environ = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    if os.environ.get("PYTHONPATH"):  # an overlay with this tree's initspec, not the tests' venv
+        environ["PYTHONPATH"] = os.environ["PYTHONPATH"]
+    return subprocess.run([TORCH_PYTHON, "-m", "initspec.cli", "run", "--framework", "torch",
+                           "--results", "", *args], cwd=cwd, env=environ, capture_output=True,
+                          text=True, timeout=600, check=False)
+
+
+@needs_torch
+def test_torch_target_that_does_not_exist(tmp_path):
+    text = (SPEC_DIR / "frameworks" / "torch.yaml").read_text()
+    path = tmp_path / "torch.yaml"
+    path.write_text(text.replace("target: nn.Linear\n", "target: nn.Linearr\n", 1))
+    proc = torch_run("--spec", str(path), "--match", "nn.Linear.weight", "--dtype", "float32",
+                     *FAST, cwd=tmp_path)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert re.fullmatch(rf"initspec: error: {re.escape(str(path))}:\d+: entries\.\d+\.target: "
+                        r"torch\.nn\.Linearr does not exist", error_line(proc))
+
+
+@needs_torch
+def test_torch_absent_cuda_is_one_visible_skip(tmp_path):
+    proc = torch_run("--device", "cuda", cwd=tmp_path)
+    if "cuda device here" not in proc.stdout:
+        pytest.skip("this machine has CUDA")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "initspec: skipped device cuda: torch reports no cuda device here" in proc.stdout
+    assert "on cpu" not in proc.stdout and re.search(r"\b1 skipped\b", proc.stdout)
+
+
+@needs_torch
+def test_torch_with_the_keras_spec_is_refused(tmp_path):
+    proc = torch_run("--spec", str(SPEC_DIR / "frameworks" / "keras.yaml"), cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "describes framework 'keras', but adapter 'torch' samples 'torch'" in error_line(proc)

@@ -435,3 +435,33 @@ def test_framework_versions_are_the_default_of_every_entry(tmp_path, schemes):
     by_entry = {c.entry.name: c.entry for c in load_framework(path, schemes).cases}
     assert str(by_entry["Dense.weight"].versions) == ">=2"
     assert str(by_entry["Dense.bias"].versions) == "<2"  # an entry's own range wins
+
+
+def test_binary_file_is_one_line(tmp_path, schemes):
+    path = tmp_path / "spec.yaml"
+    path.write_bytes(b"\x00\x01\x02\xff binary")
+    with pytest.raises(SpecError) as info:
+        load_framework(path, schemes)
+    assert str(info.value) == f"{path}: not a YAML text file (binary content)"
+
+
+def test_duplicate_key_in_a_case_is_an_error(tmp_path, schemes):
+    path = tmp_path / "spec.yaml"
+    path.write_text(BASE.replace("{in_features: 3, out_features: 70}",
+                                 "{in_features: 3, out_features: 70, in_features: 4}"))
+    _, line, rest = spec_error(path, lambda: load_framework(path, schemes))
+    assert line == line_of(BASE, "{in_features: 3, out_features: 70}")
+    assert rest.startswith("entries.0.cases.1.in_features: duplicate key 'in_features'"), rest
+
+
+def test_cases_know_their_shape_symbols_and_where_each_argument_is(tmp_path, schemes):
+    """The adapter drops only what a formula reads: a misspelt argument is not a symbol."""
+    path = tmp_path / "spec.yaml"
+    path.write_text(BASE.replace("{in_features: 3, out_features: 70}",
+                                 "{in_features: 3, out_features: 70, bais: false}"))
+    case = load_framework(path, schemes).cases[1]
+    assert case.symbols == {"in_features", "out_features"}
+    assert "bais" in case.kwargs and "bais" not in case.symbols
+    assert case.locations["bais"] == (f"{path}:{line_of(BASE, '{in_features: 3, out')}: "
+                                      "entries.0.cases.1.bais")
+    assert case.locations["target"] == f"{path}:{line_of(BASE, 'target:')}: entries.0.target"
