@@ -13,6 +13,8 @@ from initspec.adapters._common import (
     accepted_names,
     call_repr,
     is_unsupported_error,
+    param_expr,
+    read_param,
     resolve_target,
     split_kwargs,
 )
@@ -58,7 +60,9 @@ class TorchAdapter(Adapter):
     def _layer(self, request: SampleRequest, dtype: torch.dtype) -> np.ndarray:
         cls = _resolve(request.target)
         module = cls(**_kwargs(cls, request), device=request.device, dtype=dtype)
-        return _to_numpy(operator.attrgetter(request.param)(module))
+        # a sum (bias_ih_l0 + bias_hh_l0) is added by torch in the parameter dtype
+        return _to_numpy(read_param(request.param,
+                                    lambda path: operator.attrgetter(path)(module)))
 
     def reproducer(self, request: SampleRequest) -> str:
         dtype = f"torch.{request.dtype}"
@@ -77,7 +81,8 @@ class TorchAdapter(Adapter):
             lines.append("m = " + call_repr(f"torch.{request.target}",
                                             _kwargs(cls, request),
                                             f"device={request.device!r}", f"dtype={dtype}"))
-            lines.append(f"x = m.{request.param}  # 1 of {request.count} instances")
+            lines.append(f"x = {param_expr(request.param, 'm.')}  "
+                         f"# 1 of {request.count} instances")
         return "\n".join(lines)
 
 
