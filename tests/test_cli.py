@@ -467,3 +467,31 @@ def test_torch_with_the_keras_spec_is_refused(tmp_path):
     proc = torch_run("--spec", str(SPEC_DIR / "frameworks" / "keras.yaml"), cwd=tmp_path)
     assert proc.returncode == 2
     assert "describes framework 'keras', but adapter 'torch' samples 'torch'" in error_line(proc)
+
+
+def test_an_interrupted_run_writes_nothing(tmp_path):
+    import signal
+    import time
+
+    (tmp_path / "results").mkdir()
+    published = tmp_path / "results" / "fake-cpu-float32.json"
+    published.write_text("published")
+    environ = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": os.pathsep.join(
+        [str(PLUGIN), *filter(None, [os.environ.get("PYTHONPATH")]), *sys.path])}
+    proc = subprocess.Popen([sys.executable, "-m", "initspec.cli", "run", "--framework", "fake",
+                             "--spec", str(FAKE), "--results", str(tmp_path / "results"),
+                             "--report", str(tmp_path / "table.md")], cwd=tmp_path, env=environ,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    seen = []
+    for line in proc.stdout:  # wait until the cells are being evaluated
+        seen.append(line)
+        if line.startswith("collected"):
+            break
+    time.sleep(1)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=300)
+    out = "".join(seen) + out
+    assert proc.returncode == 130, out + err
+    assert "Traceback" not in err
+    assert published.read_text() == "published" and not (tmp_path / "table.md").exists()
+    assert sorted(p.name for p in (tmp_path / "results").iterdir()) == [published.name]
