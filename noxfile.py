@@ -1,6 +1,7 @@
-"""Sessions: conformance (one environment per framework), tests, bench, seeds, lint.
+"""Sessions: conformance (one environment per framework), report, tests, bench, seeds, lint.
 
     nox -s conformance              # every environment; results + reports/COMPATIBILITY.md
+    nox -s report                   # reports/compat.json, COMPATIBILITY.md and site/ from results
     nox -s "conformance(env='jax')" -- --seed 7
     nox -s tests                    # the engine's own tests (no ML framework installed)
     nox -s bench                    # each column's full run vs raw generation
@@ -61,9 +62,18 @@ def conformance(session: nox.Session, env: str) -> None:
 
 
 @nox.session(python="3.11")
-def tests(session: nox.Session) -> None:
-    """The engine's own tests: numpy/scipy only, no ML framework."""
+def report(session: nox.Session) -> None:
+    """Render reports/compat.json, reports/COMPATIBILITY.md and the site reports/site/ from every
+    results file in reports/results/ (no framework needed: the plots use the stored evidence)."""
     session.install(".")
+    session.run("initspec", "report", *session.posargs)
+
+
+@nox.session(python="3.11")
+def tests(session: nox.Session) -> None:
+    """The engine's own tests: numpy/scipy only, no ML framework (selenium drives the system's
+    chromium for the site's browser test; without chromium that test skips and says why)."""
+    session.install(".[test]")
     session.run("pytest", "tests", "-q", *session.posargs)
 
 

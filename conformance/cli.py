@@ -41,22 +41,24 @@ def cmd_run(args: argparse.Namespace) -> int:
     if partial:
         print("initspec: partial run (--match/--device/--dtype): results not written")
     elif args.results and args.report and code in (0, 1):
-        from initspec.report import write_report
-
-        print(f"initspec: wrote {write_report(Path(args.results), Path(args.report))}")
+        code = max(code, _write_report(args.results, args.report))
     return code
 
 
-def cmd_report(args: argparse.Namespace) -> int:
+def _write_report(results: str, out: str) -> int:
     from initspec.report import write_report
 
     try:
-        path = write_report(Path(args.results), Path(args.out))
-    except ValueError as exc:
+        path = write_report(Path(results), Path(out))
+    except ValueError as exc:  # no results, or some skipped (named on stderr)
         print(f"initspec: error: {exc}", file=sys.stderr)
         return 2
-    print(f"initspec: wrote {path}")
+    print(f"initspec: wrote {path}, compat.json and site/ next to it")
     return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    return _write_report(args.results, args.out)
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -85,9 +87,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
                            resolution=args.resolution, devices=args.device, dtypes=args.dtype,
                            match=args.match, results="" if partial else args.results))
     if args.results and args.report and not partial:
-        from initspec.report import write_report
-
-        print(f"initspec: wrote {write_report(Path(args.results), Path(args.report))}")
+        codes.append(_write_report(args.results, args.report))
     return max(codes)
 
 

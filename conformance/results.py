@@ -16,6 +16,10 @@ from typing import Any
 from initspec import __version__
 from initspec.engine import CellResult, Plan, deviation_outcomes
 
+# The results file's layout. Bump it when a field changes meaning or is removed (adding an
+# optional field keeps it): `initspec report` skips files of another version, with a line.
+SCHEMA_VERSION = 1
+
 
 def _clean(value: Any) -> Any:
     """JSON-safe: non-finite floats become strings, numpy scalars plain numbers."""
@@ -66,6 +70,7 @@ def record(result: CellResult) -> dict[str, Any]:
         "seconds_check": round(result.seconds_check, 4),
         "checks": [dataclasses.asdict(c) for c in result.checks],
         "reproducer": result.reproducer,
+        "evidence": result.evidence,
     })
 
 
@@ -90,6 +95,7 @@ def write(results: Iterable[CellResult], plan: Plan, directory: Path, *,
     for (column, device, dtype), group in sorted(groups.items()):
         first = group[0].cell
         envelope = {
+            "schema_version": SCHEMA_VERSION,
             "initspec": __version__,
             "framework": column,
             "spec": first.case.entry.framework,
