@@ -35,6 +35,12 @@ def build(results_dir: Path) -> tuple[dict[str, Any], list[list[Any]], merge.Loa
     return compat, details, loaded
 
 
+def render(results_dir: Path, site_link: str = "site/index.html") -> str:
+    """The markdown alone, for a results directory (no files written; plots not drawn)."""
+    compat, _, _ = build(results_dir)
+    return markdown.render(compat, site_link)
+
+
 def write_report(results_dir: Path, out: Path, site_dir: Path | None = None) -> Path:
     """Write ``out`` (the markdown), compat.json and the site next to it; return ``out``."""
     compat, details, loaded = build(results_dir)
@@ -58,4 +64,4 @@ def write_report(results_dir: Path, out: Path, site_dir: Path | None = None) -> 
     return out
 
 
-__all__ = ["SkippedResults", "build", "write_report"]
+__all__ = ["SkippedResults", "build", "render", "write_report"]

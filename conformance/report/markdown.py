@@ -32,6 +32,9 @@ def environment(html: bool = False) -> Environment:
 def neutral_text(cell: dict[str, Any]) -> str:
     """The cell's framework-neutral form when the notation provides one, else its own scheme."""
     neutral = cell.get("neutral") or {}
+    if cell.get("repeat"):
+        how = "one object called again" if cell["repeat"]["reuse"] else "fresh objects"
+        return f"reproducibility ({how}): draws {cell['repeat']['expect']}"
     if neutral.get("form"):
         return neutral["form"]
     if cell.get("variance_formula"):

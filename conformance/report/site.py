@@ -14,6 +14,7 @@ import base64
 import gzip
 import hashlib
 import json
+import multiprocessing
 import os
 import shutil
 from concurrent.futures import ProcessPoolExecutor
@@ -54,7 +55,8 @@ def draw_plots(out: Path, evidence_by_cell: dict[str, dict[str, Any]]) -> dict[s
     if workers == 1:
         _draw(jobs)
     else:
-        with ProcessPoolExecutor(workers) as pool:
+        # spawn, not fork: `initspec run` renders in a process whose framework runs threads
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
             list(pool.map(_draw, [jobs[i::workers] for i in range(workers)]))
     keep = set(names.values())
     for stale in (out / "plots").glob("*.png"):

@@ -46,6 +46,9 @@ function start(DATA, DETAILS) {
     .map((c) => c.recipe.from.column))].sort();
 
   function neutral(c) {
+    if (c.repeat) {
+      return `reproducibility (${c.repeat.reuse ? "one object called again" : "fresh objects"}): draws ${c.repeat.expect}`;
+    }
     if (c.neutral && c.neutral.form) return c.neutral.form;
     if (c.variance_formula) return c.scheme + ", Var " + c.variance_formula;
     if (c.family === "constant" && c.params) return c.scheme + " = " + c.params.value;
