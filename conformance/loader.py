@@ -8,6 +8,7 @@ bounds against scipy.stats' own variance and support of the distribution. Any pr
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from collections.abc import Mapping
@@ -22,6 +23,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from initspec.distributions import FAMILY_PARAMS, continuous
 from initspec.formula import Formula, FormulaError
+from initspec.notation import Neutral, neutral_of
 
 SPEC_DIR = Path(__file__).parent / "spec"  # not resolve(): a symlinked dev tree keeps working
 _YAMLLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available
@@ -87,6 +89,39 @@ class Repeat:
 
 
 @dataclass(frozen=True)
+class Condition:
+    """What a reader must know before trusting a cell (a value set from data, changed at run time,
+    an option off by default, no default at all, two parameters the network only sees added)."""
+
+    kind: str  # one of CONDITION_KINDS
+    text: str
+    dtypes: frozenset[str] | None = None  # only cells of these dtypes carry it
+    columns: frozenset[str] | None = None  # only these columns (one Keras backend)
+
+    def applies(self, dtype: str, column: str) -> bool:
+        return ((self.dtypes is None or dtype in self.dtypes)
+                and (self.columns is None or column in self.columns))
+
+
+CONDITION_KINDS = ("data-dependent", "no-default", "off-by-default", "runtime-change", "sum",
+                   "part")
+
+
+@dataclass(frozen=True)
+class Raises:
+    """``expect: raises``: the target raises; optionally of a type (matched against the exception's
+    class and its bases by name) and with a message fragment."""
+
+    type: str | None = None
+    match: str | None = None
+
+
+# An entry that states ``expect: raises`` draws nothing: it has no scheme of its own.
+RAISES_SCHEME = Scheme("raises", "the target raises instead of drawing values", (), "raises", {},
+                       None, {}, None, None)
+
+
+@dataclass(frozen=True)
 class Entry:
     """One spec entry: a parameter or initializer, before expansion into shape cases."""
 
@@ -107,6 +142,10 @@ class Entry:
     columns: frozenset[str] | None = None  # only these columns (adapters) run it
     repeat: Repeat | None = None
     concept: str | None = None  # cross-framework row of the overview table
+    fan_note: str | None = None  # how the framework's fan rule differs from the neutral one
+    conditions: tuple[Condition, ...] = ()
+    expect: str | None = None  # "raises": the target must raise (see Raises)
+    raises: Raises | None = None
 
 
 @dataclass(frozen=True)
@@ -133,6 +172,9 @@ class Case:
     bounds: tuple[float, float] | None
     select: Select | None = None
     input_shape: tuple[int, ...] | None = None  # what the layer is built / initialised with
+    fans: Mapping[str, float] | None = None  # the framework's own fan rule, evaluated
+    neutral_fans: Mapping[str, float] | None = None  # the neutral fans (concepts.yaml)
+    neutral: Neutral | None = None  # the entry in the neutral notation (all its cases)
 
     @property
     def name(self) -> str:
@@ -342,10 +384,21 @@ def load_framework(path: Path | str, schemes: Mapping[str, Scheme] | None = None
 
 def _expand(doc: _Located, keys: list[Any], raw: dict[str, Any], framework: str,
             schemes: Mapping[str, Scheme]) -> list[Case]:
-    if raw["scheme"] not in schemes:
+    expect = raw.get("expect")
+    if expect == "raises":  # the schema forbids scheme/with here: nothing is drawn
+        raw = {**raw, "with": {}}
+        scheme = RAISES_SCHEME
+    elif raw["scheme"] not in schemes:
         raise doc.error([*keys, "scheme"], f"unknown scheme {raw['scheme']!r} "
                         f"(known: {', '.join(sorted(schemes))})")
-    scheme = schemes[raw["scheme"]]
+    else:
+        scheme = schemes[raw["scheme"]]
+    raises = Raises(raw["raises"].get("type"), raw["raises"].get("match")) \
+        if "raises" in raw else (Raises() if expect == "raises" else None)
+    conditions = tuple(
+        Condition(c["kind"], c["text"], frozenset(c["dtypes"]) if "dtypes" in c else None,
+                  frozenset(c["columns"]) if "columns" in c else None)
+        for c in raw.get("conditions", []))
     deviations = tuple(
         KnownDeviation(
             d["id"], d["reason"], d["link"],
@@ -367,6 +420,8 @@ def _expand(doc: _Located, keys: list[Any], raw: dict[str, Any], framework: str,
         columns=frozenset(raw["columns"]) if "columns" in raw else None,
         repeat=Repeat(raw["repeat"]["reuse"], raw["repeat"]["expect"]) if "repeat" in raw else None,
         concept=raw.get("concept"),
+        fan_note=raw.get("fan_note"),
+        conditions=conditions, expect=expect, raises=raises,
     )
     fixed = raw.get("kwargs", {})
     formulas = {
@@ -375,6 +430,8 @@ def _expand(doc: _Located, keys: list[Any], raw: dict[str, Any], framework: str,
                   for j, v in enumerate(raw.get("input", []))],
         "fans": {k: _formula(doc, [*keys, "fans", k], v) for k, v in raw.get("fans", {}).items()},
         "let": {k: _formula(doc, [*keys, "let", k], v) for k, v in raw.get("let", {}).items()},
+        "neutral_fans": {k: _formula(doc, [*keys, "neutral_fans", k], v)
+                         for k, v in raw.get("neutral_fans", {}).items()},
         "with": {k: _formula(doc, [*keys, "with", k], v) for k, v in raw["with"].items()},
     }
     if set(formulas["with"]) != set(scheme.params):
@@ -396,6 +453,12 @@ def _expand(doc: _Located, keys: list[Any], raw: dict[str, Any], framework: str,
                 for k, f in formulas[group].items():
                     _require(doc, [*keys, group, k], f, set(env))
                     env[k] = f(env)
+            fans = {k: env[k] for k in formulas["fans"]} or None
+            neutral_fans = fans
+            if formulas["neutral_fans"]:
+                for k, f in formulas["neutral_fans"].items():
+                    _require(doc, [*keys, "neutral_fans", k], f, set(env))
+                neutral_fans = {k: f(env) for k, f in formulas["neutral_fans"].items()}
             for k, f in formulas["with"].items():
                 _require(doc, [*keys, "with", k], f, set(env))
             scope = {k: f(env) for k, f in formulas["with"].items()}
@@ -434,8 +497,12 @@ def _expand(doc: _Located, keys: list[Any], raw: dict[str, Any], framework: str,
         dist_bounds = next((b for _, _, b in statements if b is not None), None)
         label = ",".join(f"{k}={_show(v)}" for k, v in values.items())
         out.append(Case(entry, label, {**fixed, **values}, tuple(shape), scheme.family, params,
-                        dist_variance, dist_bounds, sel, input_shape))
-    return out
+                        dist_variance, dist_bounds, sel, input_shape, fans, neutral_fans))
+    try:
+        neutral = neutral_of(out)
+    except (ValueError, ZeroDivisionError) as exc:
+        raise doc.error(keys, f"no neutral notation: {exc}") from None
+    return [dataclasses.replace(c, neutral=neutral) for c in out]
 
 
 def _size(doc: _Located, ckeys: list[Any], field: str, j: int | str, f: Formula,

@@ -15,6 +15,7 @@ from typing import Any
 
 from initspec import __version__
 from initspec.engine import CellResult, Plan, deviation_outcomes
+from initspec.notation import numbers
 
 # The results file's layout. Bump it when a field changes meaning or is removed (adding an
 # optional field keeps it): `initspec report` skips files of another version, with a line.
@@ -52,6 +53,9 @@ def record(result: CellResult) -> dict[str, Any]:
         "shape": list(case.shape),
         "select": dataclasses.asdict(case.select) if case.select else None,
         "variance_formula": entry.variance_text,
+        "fans": dict(case.fans) if case.fans else None,
+        "neutral": ({**case.neutral.as_dict(), "numbers": numbers(case)}
+                    if case.neutral else None),
         "expected_variance": case.variance,
         "bounds": list(case.bounds) if case.bounds else None,
         "docs_claim": entry.docs_claim,
@@ -71,6 +75,11 @@ def record(result: CellResult) -> dict[str, Any]:
         "checks": [dataclasses.asdict(c) for c in result.checks],
         "reproducer": result.reproducer,
         "evidence": result.evidence,
+        "conditions": [{"kind": c.kind, "text": c.text} for c in entry.conditions
+                       if c.applies(cell.dtype, cell.column)],
+        **({"expect": entry.expect,
+            "raises": dataclasses.asdict(entry.raises) if entry.raises else None}
+           if entry.expect else {}),
     })
 
 
