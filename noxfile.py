@@ -73,7 +73,8 @@ def report(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """The engine's own tests: numpy/scipy only, no ML framework (selenium drives the system's
     chromium for the site's browser test; without chromium that test skips and says why)."""
-    session.install(".[test]", "nox")  # nox: the test of the CI matrix lists this noxfile's sessions
+    # nox: the test of the CI matrix lists this noxfile's sessions
+    session.install(".[test]", "nox")
     session.run("pytest", "tests", "-q", *session.posargs)
 
 
