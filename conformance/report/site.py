@@ -25,11 +25,13 @@ from typing import Any
 from initspec.report.markdown import environment
 
 ASSETS = ("site.js", "site.css")
+PLOT_STYLE = 2  # part of each plot's name: bump it when plots.py draws differently
 
 
 def plot_name(evidence: dict[str, Any]) -> str:
     """Content-addressed: the same evidence gives the same file, so a re-run redraws nothing."""
-    digest = hashlib.sha256(json.dumps(evidence, sort_keys=True).encode()).hexdigest()[:20]
+    text = json.dumps([PLOT_STYLE, evidence], sort_keys=True)
+    digest = hashlib.sha256(text.encode()).hexdigest()[:20]
     return f"plots/{digest}.png"
 
 

@@ -214,7 +214,11 @@ function start(DATA, DETAILS) {
     }
     html += "<h3>Evidence</h3>" + (c.plot ?
       `<img id="detail-plot" class="plot" src="${esc(c.plot)}" alt="histogram over the expected counts, QQ plot and tail counts of ${esc(c.id)}" width="720" height="198">` +
-      `<p class="help">Drawn by matplotlib from the evidence stored at check time (${c.dtype === "float16" || c.dtype === "bfloat16" ? "expected counts: the exact pmf of the distribution rounded to " + esc(c.dtype) : "expected counts: the reference distribution"}).</p>` :
+      `<p class="help" id="detail-caption"><span class="key obs"></span> observed, <span class="key exp"></span> expected. ` +
+      `Left: counts in 50 equal bins over the reference's bulk (bars) and the counts the reference expects (line: ${c.dtype === "float16" || c.dtype === "bfloat16" ? "the exact pmf of the distribution rounded to " + esc(c.dtype) : "the continuous reference"}). ` +
+      "Middle: sample vs reference quantiles in σ of the reference (on the line when they agree). " +
+      "Right: counts beyond kσ and at each bound, observed (dot) vs expected ±2√E (bar), log scale. " +
+      "Drawn by matplotlib from the evidence stored at check time, never re-sampled.</p>" :
       `<p class="help" id="detail-noplot">No plot: ${c.has_evidence ? "the plot was not drawn" : "this cell stores no evidence (an exact check, a skipped cell, or results written before evidence was stored)"}.</p>`);
     html += "<h3>Checks</h3><table class=\"checks\">" + checks.map(([name, ok, msg]) =>
       `<tr class="${ok ? "" : "bad"}"><td>${ok ? "✔" : "✘"}</td><td><code>${esc(name)}</code></td><td>${esc(msg)}</td></tr>`).join("") + "</table>";
