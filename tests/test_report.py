@@ -351,3 +351,38 @@ def test_merge_copies_other_helpers_fields_and_derives_drift(written):
     assert report.merge.compact_cell(cell, 0, run)["drift"] is False
     cell["verdict"], cell["promises"][0]["verdict"] = "pass", "holds"
     assert report.merge.compact_cell(cell, 0, run)["drift"] is False
+
+
+def test_markdown_shows_verified_recipes_and_docs_drift(written, tmp_path, no_plots):
+    """With the fields the recipes and drift parts write: the pair counts, the verified call of the
+    key concepts, and the drift row with its upstream link."""
+    from site_data import CALL, annotate, recipe, second_column
+
+    directory = tmp_path / "results"
+    directory.mkdir()
+    for path in written[1]:
+        run = json.loads(path.read_text())
+        other = second_column(run)
+        for r in (run, other):
+            annotate(r)
+        recipe(other)
+        (directory / path.name).write_text(json.dumps(run))
+        (directory / path.name.replace("fake-", "fake2-")).write_text(json.dumps(other))
+    text = report.render(directory)
+    recipes = text.split("## Porting recipes")[1].split("## Docs drift")[0]
+    assert "| fake | 1/1 | " in recipes  # fake -> fake2: one generated, one verified
+    assert f"| `dense.kernel` | fake2 | `{CALL}` | one initializer per layer |" in recipes
+    drift = text.split("## Docs drift")[1].split("## Frameworks")[0]
+    rows = [line for line in drift.splitlines() if line.startswith("| fake |")]
+    assert len(rows) == 1  # once per column, entry and promise, with the dtypes it was seen in
+    assert "[He et al. 2015](https://example.invalid/he) (provenance)" in rows[0]
+    assert rows[0].endswith("| 1e-30 | float32, bfloat16 |")
+    # a recipe whose run fails is not shown as a call
+    for path in directory.glob("fake2-*.json"):
+        run = json.loads(path.read_text())
+        for cell in run["cells"]:
+            if cell.get("recipe"):
+                cell["verdict"] = "fail"
+        path.write_text(json.dumps(run))
+    recipes = report.render(directory).split("## Porting recipes")[1].split("## Docs drift")[0]
+    assert CALL not in recipes and "| fake | 0/1 | " in recipes and "not verified" in recipes

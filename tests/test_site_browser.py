@@ -9,7 +9,6 @@ The fake results carry, besides what the engine writes, the fields other parts o
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import shutil
@@ -19,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from initspec import cli, engine, results
+from site_data import CALL, CONCEPTS, annotate, recipe, second_column
 
 # Debian's packages (.ci/run installs them); the variables point elsewhere, e.g. to check the skip
 CHROMIUM = os.environ.get("INITSPEC_CHROMIUM", "/usr/bin/chromium")
@@ -33,53 +33,6 @@ from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
-CONCEPTS = {"Dense.weight": "dense.kernel", "Dense.bias": "dense.bias",
-            "Embedding.weight": "embedding", "Scaled.weight": "init.he_normal"}
-CALL = "fake2.Dense(..., weight_init=fake2.init.uniform(-1 / sqrt(fan_in), 1 / sqrt(fan_in)))"
-
-
-def _second_column(run: dict) -> dict:
-    """The same run as another framework column, "fake2" (ids, names and version follow)."""
-    other = copy.deepcopy(run)
-    other["framework"] = other["spec"] = "fake2"
-    for cell in other["cells"]:
-        cell["id"] = cell["id"].replace("fake-1.0/", "fake2-1.0/", 1)
-    return other
-
-
-def _annotate(run: dict) -> None:
-    """Concepts, and the fields the notation, conditions and drift parts add to cells."""
-    for cell in run["cells"]:
-        cell["concept"] = CONCEPTS.get(cell["entry"])
-        if cell["entry"] == "Dense.weight":
-            cell["neutral"] = {"form": "VarianceScaling(1/3, fan_in, uniform)",
-                               "distribution": "U(±1/√fan_in)", "variance": "1/(3·fan_in)",
-                               "numbers": "U(±0.0577), Var 1.11e-3", "fan_note": None}
-        if cell["entry"] == "Embedding.weight":
-            cell["conditions"] = [{"kind": "off-by-default", "text": "the padding row is zero"}]
-        if cell["entry"] == "Dense.weight" and run["framework"] == "fake":
-            cell["promises"] = [{"id": "he", "kind": "provenance", "by": "He et al. 2015",
-                                 "says": "Var 2/fan_in", "url": "https://example.invalid/he",
-                                 "distribution": "N(0, 2/fan_in)", "verdict": "drift",
-                                 "p_value": 1e-30, "failed_checks": ["ks", "variance"]}]
-
-
-def _recipe(run: dict) -> None:
-    """fake2's generated recipe cell reproducing fake's dense.kernel (verified: it passes)."""
-    source = next(c for c in run["cells"] if c["entry"] == "Dense.weight")
-    recipe = copy.deepcopy(source)
-    recipe["entry"] = "recipe.fake.dense.kernel"
-    recipe["id"] = source["id"].replace("Dense.weight", "recipe.fake.dense.kernel")
-    recipe.pop("neutral", None)
-    recipe["concept"] = None
-    recipe["recipe"] = {"concept": "dense.kernel",
-                        "from": {"column": "fake", "entry": "Dense.weight",
-                                 "case": source["case"]},
-                        "call": CALL, "needs": "one initializer per layer", "expressible": True,
-                        "gap": None, "two_sample": None}
-    run["cells"].append(recipe)
-
-
 @pytest.fixture(scope="module")
 def site(fake_spec, fake_adapter_class, tmp_path_factory) -> Path:
     adapter = fake_adapter_class()
@@ -91,10 +44,10 @@ def site(fake_spec, fake_adapter_class, tmp_path_factory) -> Path:
     directory = tmp_path_factory.mktemp("results")
     for path in paths:
         run = json.loads(path.read_text())
-        other = _second_column(run)
+        other = second_column(run)
         for r in (run, other):
-            _annotate(r)
-        _recipe(other)
+            annotate(r)
+        recipe(other)
         (directory / path.name).write_text(json.dumps(run))
         (directory / path.name.replace("fake-", "fake2-")).write_text(json.dumps(other))
     out = tmp_path_factory.mktemp("reports")
@@ -197,6 +150,12 @@ def test_source_framework_shows_the_verified_call(browser, site, shots):
     # no recipe was generated for the other concepts: nothing is claimed there
     bias = browser.find_element(By.CSS_SELECTOR, '#matrix tr[data-concept="dense.bias"]')
     assert bias.find_elements(By.CSS_SELECTOR, "code.call") == []
+    # the recipe's own detail: what it reproduces, the call, and that a run verified it
+    dense.find_elements(By.CSS_SELECTOR, "td a.mark")[1].click()
+    WebDriverWait(browser, 10).until(lambda d: d.find_element(By.ID, "view-detail").is_displayed())
+    page = browser.find_element(By.ID, "view-detail").text
+    assert "Porting recipe: fake → fake2" in page and "verified by this run" in page
+    assert CALL in page and "one initializer per layer" in page
 
 
 def test_detail_view_opens_and_shows_its_plot(browser, site, shots):
