@@ -16,9 +16,9 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from site_data import CALL, CONCEPTS, annotate, recipe, second_column
 
 from initspec import cli, engine, results
-from site_data import CALL, CONCEPTS, annotate, recipe, second_column
 
 # Debian's packages (.ci/run installs them); the variables point elsewhere, e.g. to check the skip
 CHROMIUM = os.environ.get("INITSPEC_CHROMIUM", "/usr/bin/chromium")
@@ -32,6 +32,7 @@ webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not in
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
+
 
 @pytest.fixture(scope="module")
 def site(fake_spec, fake_adapter_class, tmp_path_factory) -> Path:
