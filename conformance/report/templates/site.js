@@ -64,7 +64,9 @@ function start(DATA, DETAILS) {
     for (const cond of c.conditions || []) {
       out += `<span class="badge cond" title="${esc(cond.text)}">${esc(cond.kind)}</span>`;
     }
-    if (c.expect === "raises") out += '<span class="badge cond">raises</span>';
+    if (c.expect === "raises" && !neutral(c).includes("raises")) {
+      out += '<span class="badge cond">raises</span>';
+    }
     if (c.drift) out += '<span class="badge drift" title="a documented promise the samples reject">docs drift</span>';
     return out;
   }
@@ -184,13 +186,15 @@ function start(DATA, DETAILS) {
       `<p class="cellid"><code>${esc(c.id)}</code>${badges(c)}</p><table class="facts">` +
       row("Run", esc(`${run.framework} ${run.framework_version}, ${run.device}, ${run.dtype} (seed ${run.seed}, ${run.timestamp}, α per check ${Number(run.alpha_per_check).toPrecision(3)}) — ${run.file}`)) +
       row("Verdict", `<strong class="mark v-${esc(c.verdict)}">${esc(c.verdict)}</strong>` + (c.message ? ": " + esc(c.message) : "")) +
-      row("Neutral form", n.form ? `<code>${esc(n.form)}</code>` + (n.distribution ? ` = <code>${esc(n.distribution)}</code>` : "") +
-        (n.variance ? `, Var <code>${esc(n.variance)}</code>` : "") + (n.numbers ? ` (${esc(n.numbers)})` : "") : "") +
+      row("Neutral form", n.form ? `<code>${esc(n.form)}</code>` : "") +
+      row("Distribution", n.distribution && n.distribution !== n.form ? `<code>${esc(n.distribution)}</code>` : "") +
+      row("Variance", n.variance && !(n.distribution || "").includes(n.variance) ? `<code>${esc(n.variance)}</code>` : "") +
+      row("At this case", n.numbers ? esc(n.numbers) : "") +
       row("Fan rule", n.fan_note ? esc(n.fan_note) : "") +
       row("Fans", c.fans ? esc(Object.entries(c.fans).map(([k, v]) => `${k} = ${v}`).join(", ")) : "") +
       row("Spec", `<code>${esc(c.scheme)}</code>: ${esc(c.family)}(${params})` +
-        (c.variance_formula ? `; Var <code>${esc(c.variance_formula)}</code>` : "") +
-        (typeof c.expected_variance === "number" ? ` = ${c.expected_variance.toPrecision(4)}` : "")) +
+        (c.variance_formula ? `; Var <code>${esc(c.variance_formula)}</code>` +
+          (typeof c.expected_variance === "number" ? ` = ${c.expected_variance.toPrecision(4)}` : "") : "")) +
       row("Target", `<code>${esc(c.target)}</code>` + (c.param ? ` → <code>${esc(c.param)}</code>` : "") +
         (c.shape ? `, shape (${c.shape.join(", ")})` : "") + (c.n ? `, n = ${c.n}` : "")) +
       row("Conditions", (c.conditions || []).map((x) => `<div><span class="badge cond">${esc(x.kind)}</span> ${esc(x.text)}</div>`).join("") +
