@@ -285,12 +285,12 @@ def _copy_good(written, directory):
 
 
 @pytest.mark.parametrize("name, content, reason", [
-    ("truncated.json", lambda good: good[: len(good) // 2], "truncated or not JSON"),
+    ("truncated.json", lambda good: good[: len(good) // 2], "not a results file ("),
     ("version.json", lambda good: good.replace('"schema_version": 1', '"schema_version": 99'),
      "schema version 99, this initspec reads 1"),
     ("structure.json", lambda good: good.replace('"cells": [', '"cells": {"x": [', 1)
-     .replace("\n ]\n}", "\n ]}\n}"), "wrong structure at cells"),
-    ("array.json", lambda good: "[1, 2]", "wrong structure: not a JSON object"),
+     .replace("\n ]\n}", "\n ]}\n}"), "not a results file (no list field 'cells')"),
+    ("array.json", lambda good: "[1, 2]", "not a results file (a JSON list"),
     ("verdict.json", lambda good: good.replace('"verdict":"pass"', '"verdict":"green"', 1),
      "wrong structure at cells/"),
 ])

@@ -19,10 +19,11 @@ from typing import Any
 
 import jsonschema
 
+from initspec import results
 from initspec.loader import SPEC_DIR
 
 COMPAT_VERSION = 1
-RESULTS_VERSION = 1  # initspec.results.SCHEMA_VERSION; files without the field are version 1
+RESULTS_VERSION = results.SCHEMA_VERSION  # files without the field predate it: version 1
 OPTIONAL_FIELDS = ("neutral", "fans", "conditions", "expect", "promises", "recipe")
 RUN_FIELDS = ("framework", "spec", "framework_version", "environment", "device", "dtype",
               "python", "platform", "suite_sha", "seed", "budget", "alpha_per_check",
@@ -45,14 +46,10 @@ def problem(path: Path) -> tuple[dict[str, Any] | None, str | None]:
     """The run in ``path``, or why it cannot be used (one line)."""
     if not path.is_file():
         return None, "missing (not a readable file)"
-    try:
-        run = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        return None, f"truncated or not JSON ({exc.msg} at line {exc.lineno})"
-    except (OSError, UnicodeDecodeError) as exc:
-        return None, f"unreadable ({exc})"
-    if not isinstance(run, dict):
-        return None, "wrong structure: not a JSON object"
+    try:  # the structure every consumer reads (one line naming the file), then the full schema
+        run = results.load_file(path)
+    except ValueError as exc:
+        return None, str(exc).removeprefix(f"{path}: ")
     version = run.get("schema_version", RESULTS_VERSION)
     if version != RESULTS_VERSION:
         return None, (f"schema version {version!r}, this initspec reads {RESULTS_VERSION} "
