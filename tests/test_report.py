@@ -326,17 +326,24 @@ def test_a_missing_results_file_is_named_and_skipped(written, tmp_path, capsys, 
     assert f"initspec: skipped {directory / 'gone.json'}: missing" in err
 
 
-@pytest.mark.parametrize("setup", ["absent", "empty", "all-bad"])
+@pytest.mark.parametrize("setup", ["absent", "empty", "one-bad", "all-bad"])
 def test_no_results_is_an_error(tmp_path, capsys, setup):
     directory = tmp_path / "results"
     if setup != "absent":
         directory.mkdir()
-    if setup == "all-bad":
-        (directory / "x.json").write_text("[")
+    for name in {"one-bad": ["x.json"], "all-bad": ["x.json", "y.json"]}.get(setup, []):
+        (directory / name).write_text("[]")
     out = tmp_path / "out" / "COMPATIBILITY.md"
     assert cli.main(["report", "--results", str(directory), "--out", str(out)]) == 2
     err = capsys.readouterr().err.splitlines()
-    assert err[-1].startswith("initspec: error: no ")
+    if setup == "one-bad":  # the file's own reason is the one line
+        assert err == [f"initspec: error: {directory / 'x.json'}: not a results file "
+                       "(a JSON list, not an object)"]
+    elif setup == "all-bad":  # each named, then the error
+        assert [line.split()[1] for line in err] == ["skipped", "skipped", "error:"]
+        assert err[-1].startswith("initspec: error: no usable results files in ")
+    else:
+        assert err == [err[-1]] and err[-1].startswith("initspec: error: no ")
     assert not out.exists() and not (tmp_path / "out" / "compat.json").exists()
 
 

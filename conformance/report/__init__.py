@@ -26,11 +26,15 @@ def build(results_dir: Path) -> tuple[dict[str, Any], list[list[Any]], merge.Loa
     if not results_dir.is_dir():
         raise ValueError(f"no results: {results_dir} is not a directory (run `initspec run` first)")
     loaded = merge.load_all(results_dir)
+    if not loaded.runs and len(loaded.skipped) == 1:  # the one file's reason is the error
+        path, why = loaded.skipped[0]
+        raise ValueError(f"{path}: {why}")
     for path, why in loaded.skipped:
         print(f"initspec: skipped {path}: {why}", file=sys.stderr)
     if not loaded.runs:
         raise ValueError(f"no usable results files in {results_dir}"
-                         + (f" ({len(loaded.skipped)} skipped)" if loaded.skipped else ""))
+                         + (f" ({len(loaded.skipped)} skipped, named above)"
+                            if loaded.skipped else ""))
     compat, details = merge.merge(loaded)
     return compat, details, loaded
 
