@@ -10,7 +10,13 @@ import numpy as np
 import torch
 
 from initspec.adapter import Adapter, SampleRequest, Unsupported
-from initspec.adapters._common import accepted_kwargs, call_repr, is_unsupported_error
+from initspec.adapters._common import (
+    accepted_kwargs,
+    call_repr,
+    is_unsupported_error,
+    param_expr,
+    read_param,
+)
 
 _INIT_PREFIX = "nn.init."
 
@@ -53,7 +59,9 @@ class TorchAdapter(Adapter):
     def _layer(self, request: SampleRequest, dtype: torch.dtype) -> np.ndarray:
         cls = _resolve(request.target)
         module = cls(**accepted_kwargs(cls, request.kwargs), device=request.device, dtype=dtype)
-        return _to_numpy(operator.attrgetter(request.param)(module))
+        # a sum (bias_ih_l0 + bias_hh_l0) is added by torch in the parameter dtype
+        return _to_numpy(read_param(request.param,
+                                    lambda path: operator.attrgetter(path)(module)))
 
     def reproducer(self, request: SampleRequest) -> str:
         dtype = f"torch.{request.dtype}"
@@ -72,7 +80,8 @@ class TorchAdapter(Adapter):
             lines.append("m = " + call_repr(f"torch.{request.target}",
                                             accepted_kwargs(cls, request.kwargs),
                                             f"device={request.device!r}", f"dtype={dtype}"))
-            lines.append(f"x = m.{request.param}  # 1 of {request.count} instances")
+            lines.append(f"x = {param_expr(request.param, 'm.')}  "
+                         f"# 1 of {request.count} instances")
         return "\n".join(lines)
 
 
