@@ -18,7 +18,7 @@ import numpy as np
 
 from initspec import checks, power
 from initspec import promises as _promises
-from initspec.adapter import Adapter, SampleRequest, Unsupported
+from initspec.adapter import Adapter, SampleRequest, SpecMismatch, Unsupported
 from initspec.distributions import DTYPES, continuous, reference
 from initspec.loader import Case, FrameworkSpec, KnownDeviation, Raises
 
@@ -52,6 +52,14 @@ class Plan:
     resolution: float
     seed: int
     alpha: float  # per stochastic check
+    # cells of the full plan (every device the adapter reports, every dtype, no --match): a
+    # partial plan keeps the full plan's alpha (and so its n), and a run writes results only
+    # when it evaluated all of them
+    planned: int = 0
+
+    @property
+    def partial(self) -> bool:
+        return len(self.cells) < self.planned
 
     def seed_for(self, cell: Cell) -> int:
         digest = hashlib.sha256(f"{self.seed}:{cell.id}".encode()).digest()
@@ -88,6 +96,7 @@ class CellResult:
     seconds_sample: float = 0.0
     seconds_check: float = 0.0
     reproducer: str = ""
+    spec_error: bool = False  # the error is the spec's (a target or argument the framework lacks)
     promises: list[_promises.PromiseResult] = field(default_factory=list)  # never the verdict
 
     @property
@@ -152,12 +161,18 @@ def build_plan(spec: FrameworkSpec, adapter: Adapter, *, devices: list[str] | No
                dtypes: list[str] | None = None, budget: float = DEFAULT_BUDGET,
                resolution: float = DEFAULT_RESOLUTION, seed: int = 0,
                match: str | None = None) -> Plan:
+    """The column's cells: every case on every device the adapter reports, in every dtype.
+
+    ``devices``, ``dtypes`` and ``match`` select a subset, but the error budget is always split
+    over the FULL plan's stochastic checks: a partial run uses the same alpha, hence the same n
+    and seeds, as the full run, and reproduces its verdicts and statistics exactly. A requested
+    device the adapter does not report is not planned (the caller says so).
+    """
     version = adapter.version()
-    devices = devices or adapter.devices()
-    dtypes = [d for d in (dtypes or spec.dtypes) if d in spec.dtypes]
+    available = adapter.devices()
     cells = []
-    for device in devices:
-        for dtype in dtypes:
+    for device in available:
+        for dtype in spec.dtypes:
             for case in spec.cases:
                 skip = None
                 entry = case.entry
@@ -170,13 +185,15 @@ def build_plan(spec: FrameworkSpec, adapter: Adapter, *, devices: list[str] | No
                     skip = f"spec entry applies to {', '.join(sorted(entry.columns))} only"
                 deviation = next((d for d in entry.known_deviations
                                   if d.applies(device, dtype, version, adapter.name)), None)
-                cell = Cell(case, adapter.name, version, device, dtype,
-                            stochastic_checks(case) if skip is None else (), deviation, skip)
-                if match is None or match in cell.id:
-                    cells.append(cell)
+                cells.append(Cell(case, adapter.name, version, device, dtype,
+                                  stochastic_checks(case) if skip is None else (), deviation,
+                                  skip))
     total = sum(len(c.stochastic_checks) for c in cells)
     alpha = budget / max(total, 1)
-    return Plan(tuple(cells), budget, resolution, seed, alpha)
+    selected = tuple(c for c in cells if (devices is None or c.device in devices)
+                     and (dtypes is None or c.dtype in dtypes)
+                     and (match is None or match in c.id))
+    return Plan(selected, budget, resolution, seed, alpha, planned=len(cells))
 
 
 def request_for(plan: Plan, cell: Cell) -> SampleRequest:
@@ -184,7 +201,8 @@ def request_for(plan: Plan, cell: Cell) -> SampleRequest:
     return SampleRequest(case.entry.target, case.entry.param, dict(case.kwargs), case.shape,
                          plan.count(cell), cell.device, cell.dtype, plan.seed_for(cell),
                          input_shape=case.input_shape,
-                         reuse=case.entry.repeat is not None and case.entry.repeat.reuse)
+                         reuse=case.entry.repeat is not None and case.entry.repeat.reuse,
+                         symbols=case.symbols)
 
 
 def evaluate(plan: Plan, cell: Cell, adapter: Adapter) -> CellResult:
@@ -192,18 +210,26 @@ def evaluate(plan: Plan, cell: Cell, adapter: Adapter) -> CellResult:
     if cell.skip_reason:
         return CellResult(cell, "skip", message=cell.skip_reason)
     request = request_for(plan, cell)
-    result = CellResult(cell, "pass", count=request.count, reproducer=adapter.reproducer(request))
+    result = CellResult(cell, "pass", count=request.count)
     if cell.case.entry.expect == "raises":
         return _evaluate_raises(result, request, adapter)
     start = time.perf_counter()
     try:
-        x = np.asarray(adapter.sample(request))
+        result.reproducer = adapter.reproducer(request)
+        x = adapter.sample(request)
     except Unsupported as exc:
         result.status, result.message = "skip", f"unsupported: {exc}"
         return result
+    except SpecMismatch as exc:  # the spec's fault: point at its file:line:field
+        return _spec_mismatch(result, exc)
     except Exception as exc:  # a failing adapter is a one-line error in the cell, not a crash
         first = str(exc).splitlines()[0] if str(exc) else ""
         result.status, result.message = "error", f"{type(exc).__name__}: {first}"
+        return result
+    if not isinstance(x, np.ndarray):  # the adapter contract: numpy out (not a dtype mismatch)
+        result.status = "error"
+        result.message = (f"adapter {adapter.name!r} returned {type(x).__name__}, not a "
+                          "numpy.ndarray (Adapter.sample must return one)")
         return result
     result.seconds_sample = time.perf_counter() - start
     start = time.perf_counter()
@@ -233,15 +259,25 @@ def _test_promises(plan: Plan, cell: Cell, x: np.ndarray,
         return _promises.untested(cell.case, f"checking failed: {type(exc).__name__}: {exc}")
 
 
+def _spec_mismatch(result: CellResult, exc: SpecMismatch) -> CellResult:
+    case = result.cell.case
+    where = (case.locations or {}).get(exc.field, f"{case.entry.file}:{case.entry.line}")
+    result.status, result.message, result.spec_error = "error", f"{where}: {exc}", True
+    return result
+
+
 def _evaluate_raises(result: CellResult, request: SampleRequest,
                      adapter: Adapter) -> CellResult:
     """``expect: raises``: the cell passes only when the adapter's call raises as stated."""
     start = time.perf_counter()
     try:
+        result.reproducer = adapter.reproducer(request)
         x = adapter.sample(request)
     except Unsupported as exc:  # the dtype/device itself is unsupported: no statement either way
         result.status, result.message = "skip", f"unsupported: {exc}"
         return result
+    except SpecMismatch as exc:  # a misspelt target or argument is not the expected raise
+        return _spec_mismatch(result, exc)
     except Exception as exc:  # the expected outcome: judged by check_raises
         check = check_raises(exc, result.cell.case.entry.raises)
     else:
