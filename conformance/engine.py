@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from initspec import checks, evidence, power
+from initspec import promises as _promises
 from initspec.adapter import Adapter, SampleRequest, SpecMismatch, Unsupported
 from initspec.distributions import DTYPES, continuous, reference
 from initspec.loader import Case, FrameworkSpec, KnownDeviation, Raises
@@ -97,6 +98,7 @@ class CellResult:
     reproducer: str = ""
     evidence: dict[str, Any] | None = None  # for plots (initspec.evidence); random cells only
     spec_error: bool = False  # the error is the spec's (a target or argument the framework lacks)
+    promises: list[_promises.PromiseResult] = field(default_factory=list)  # never the verdict
 
     @property
     def expected(self) -> str:
@@ -138,7 +140,15 @@ def _distribution(case: Case):
 
 
 def stochastic_checks(case: Case) -> tuple[str, ...]:
-    """The chance-governed checks a case will run (each takes a share of the error budget)."""
+    """The chance-governed checks a case will run (each takes a share of the error budget).
+
+    The checks of its documented promises count too (named promise:<id>:<check>), so that the
+    designed false-failure rate holds for the drift verdicts as well.
+    """
+    return _own_stochastic_checks(case) + _promises.check_names(case, _own_stochastic_checks)
+
+
+def _own_stochastic_checks(case: Case) -> tuple[str, ...]:
     dist = _distribution(case)
     if dist is None or case.entry.repeat is not None:
         return ()
@@ -235,11 +245,21 @@ def evaluate(plan: Plan, cell: Cell, adapter: Adapter) -> CellResult:
     shape_ok = x.shape[1:] == cell.case.shape
     result.n = int(x.shape[0] * selected_size(cell.case) if shape_ok else x.size)
     failed = result.failures()
+    result.promises = _test_promises(plan, cell, x, {c.name for c in failed})
     result.status = "fail" if failed else "pass"
     result.message = "; ".join(f"{c.name}: {c.message}" for c in failed)
     if cell.deviation and not failed:
         result.message = f"known deviation {cell.deviation.id} not detected in this cell"
     return result
+
+
+def _test_promises(plan: Plan, cell: Cell, x: np.ndarray,
+                   own_failures: set[str]) -> list[_promises.PromiseResult]:
+    try:
+        return _promises.check_all(cell.case, x, cell.dtype, plan.alpha, run_checks,
+                                   own_failures, cell.deviation)
+    except Exception as exc:  # a promise that cannot be checked is untested, not a crash
+        return _promises.untested(cell.case, f"checking failed: {type(exc).__name__}: {exc}")
 
 
 def _spec_mismatch(result: CellResult, exc: SpecMismatch) -> CellResult:

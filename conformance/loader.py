@@ -21,6 +21,7 @@ import jsonschema
 import yaml
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
+from initspec import promises as _promises
 from initspec.distributions import FAMILY_PARAMS, continuous
 from initspec.formula import Formula, FormulaError
 from initspec.notation import Neutral, neutral_of
@@ -146,6 +147,8 @@ class Entry:
     conditions: tuple[Condition, ...] = ()
     expect: str | None = None  # "raises": the target must raise (see Raises)
     raises: Raises | None = None
+    promises: tuple[_promises.Promise, ...] = ()  # docs.promises: what the docs (or origins) state
+    history: str | None = None  # why the default is what it is
 
 
 @dataclass(frozen=True)
@@ -180,6 +183,7 @@ class Case:
     symbols: frozenset[str] = frozenset()
     # "file:line: field" of the target and of every kwarg, for errors found while sampling
     locations: Mapping[str, str] | None = None
+    promises: tuple[_promises.PromiseCase, ...] = ()  # the entry's promises at this case
 
     @property
     def name(self) -> str:
@@ -454,6 +458,8 @@ def _expand(doc: _Located, keys: list[Any], raw: dict[str, Any], framework: str,
         concept=raw.get("concept"),
         fan_note=raw.get("fan_note"),
         conditions=conditions, expect=expect, raises=raises,
+        promises=_promises.parse(doc, keys, raw["docs"].get("promises", []), schemes),
+        history=raw.get("history"),
     )
     fixed = raw.get("kwargs", {})
     formulas = {
@@ -502,7 +508,7 @@ def _expand(doc: _Located, keys: list[Any], raw: dict[str, Any], framework: str,
                 evaluating = [*keys, "with", k]
                 scope[k] = f(env)
             # entry formulas see case values, fans and let first, then the scheme's parameters
-            env = {**scope, **env}
+            case_env, env = env, {**scope, **env}
             shape = [_size(doc, ckeys, "shape", j, f, env)
                      for j, f in enumerate(formulas["shape"])]
             input_shape = None
@@ -526,6 +532,7 @@ def _expand(doc: _Located, keys: list[Any], raw: dict[str, Any], framework: str,
             evaluating = [*keys, "with"]  # the distribution's parameters come from `with`
             _cross_check(doc, ckeys, scheme.family, params, statements, keys)
             evaluating = ckeys
+            promised = _promises.evaluate(doc, keys, entry.promises, scope, case_env, schemes)
             sel = None
             if select:
                 at = {k: _size(doc, ckeys, "select", k, f, env)
@@ -550,12 +557,12 @@ def _expand(doc: _Located, keys: list[Any], raw: dict[str, Any], framework: str,
         out.append(Case(entry, label, {**fixed, **values}, tuple(shape), scheme.family, params,
                         dist_variance, dist_bounds, sel, input_shape, fans, neutral_fans,
                         symbols=frozenset(k for k in {**fixed, **values} if _is_symbol(k, used)),
-                        locations=locations))
+                        locations=locations, promises=promised))
     try:
         neutral = neutral_of(out)
     except (ValueError, ZeroDivisionError) as exc:
         raise doc.error(keys, f"no neutral notation: {exc}") from None
-    return [dataclasses.replace(c, neutral=neutral) for c in out]
+    return _promises.with_neutral([dataclasses.replace(c, neutral=neutral) for c in out])
 
 
 def _label(values: Mapping[str, Any]) -> str:

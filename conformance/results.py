@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from initspec import __version__
+from initspec import __version__, promises
 from initspec.engine import CellResult, Plan, deviation_outcomes
 from initspec.notation import numbers
 
@@ -83,7 +83,15 @@ def record(result: CellResult) -> dict[str, Any]:
         **({"expect": entry.expect,
             "raises": dataclasses.asdict(entry.raises) if entry.raises else None}
            if entry.expect else {}),
+        **({"promises": _promise_records(result)} if case.promises else {}),
     })
+
+
+def _promise_records(result: CellResult) -> list[dict[str, Any]]:
+    """Each documented promise's verdict in this cell; untested where the cell drew nothing."""
+    tested = result.promises or promises.untested(
+        result.cell.case, f"cell {result.status}: {result.message}".rstrip(": "))
+    return [p.record() for p in tested]
 
 
 def suite_sha() -> str:
