@@ -1,6 +1,7 @@
-"""Sessions: conformance (one environment per framework), tests, bench, seeds, lint.
+"""Sessions: conformance (one environment per framework), report, tests, bench, seeds, lint.
 
     nox -s conformance              # every environment; results + reports/COMPATIBILITY.md
+    nox -s report                   # reports/compat.json, COMPATIBILITY.md and site/ from results
     nox -s "conformance(env='jax')" -- --seed 7
     nox -s tests                    # the engine's own tests (no ML framework installed)
     nox -s bench                    # each column's full run vs raw generation
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 import nox
 
 nox.options.default_venv_backend = "virtualenv"  # uv would not see the torch wheel on this disk
-nox.options.sessions = ["tests", "lint", "conformance"]
+nox.options.sessions = ["tests", "lint", "conformance", "report"]
 nox.options.reuse_existing_virtualenvs = True
 
 
@@ -44,26 +45,39 @@ ENVIRONMENTS = {
 COLUMNS = {column: name for name, e in ENVIRONMENTS.items() for column in e.columns}
 
 
-def _initspec(session: nox.Session, env: str, command: str) -> None:
+def _initspec(session: nox.Session, env: str, command: str, *args: str) -> None:
     """Install environment ``env`` and run ``initspec <command>`` on all its columns at once."""
     environment = ENVIRONMENTS[env]
-    for args in environment.install:
-        session.install(*args)
+    for install in environment.install:
+        session.install(*install)
     columns = [arg for column in environment.columns for arg in ("--framework", column)]
-    session.run("initspec", command, *columns, *session.posargs, env=environment.env)
+    session.run("initspec", command, *columns, *args, *session.posargs, env=environment.env)
 
 
 @nox.session(python="3.11")
 @nox.parametrize("env", list(ENVIRONMENTS))
 def conformance(session: nox.Session, env: str) -> None:
-    """Run the conformance suite for one environment's columns and re-render the table."""
-    _initspec(session, env, "run")
+    """Run the conformance suite for one environment's columns; writes reports/results/.
+
+    The table and the site are rendered once, from every environment's results, by
+    ``nox -s report`` (a later ``--report PATH`` in the posargs renders it here too)."""
+    _initspec(session, env, "run", "--report", "")
+
+
+@nox.session(python="3.11")
+def report(session: nox.Session) -> None:
+    """Render reports/compat.json, reports/COMPATIBILITY.md and the site reports/site/ from every
+    results file in reports/results/ (no framework needed: the plots use the stored evidence)."""
+    session.install(".")
+    session.run("initspec", "report", *session.posargs)
 
 
 @nox.session(python="3.11")
 def tests(session: nox.Session) -> None:
-    """The engine's own tests: numpy/scipy only, no ML framework."""
-    session.install(".", "nox")  # nox: the test of the CI matrix lists this noxfile's sessions
+    """The engine's own tests: numpy/scipy only, no ML framework (selenium drives the system's
+    chromium for the site's browser test; without chromium that test skips and says why)."""
+    # nox: the test of the CI matrix lists this noxfile's sessions
+    session.install(".[test]", "nox")
     session.run("pytest", "tests", "-q", *session.posargs)
 
 

@@ -280,7 +280,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.results and args.report and not partial:
         from initspec.report import write_report
 
-        print(f"initspec: wrote {write_report(Path(args.results), Path(args.report))}")
+        try:
+            print(f"initspec: wrote {write_report(Path(args.results), Path(args.report))}")
+        except (ValueError, OSError) as exc:  # no results, or some skipped (named above)
+            codes.append(error(exc))
     return max(codes)
 
 

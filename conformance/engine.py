@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from initspec import checks, power
+from initspec import checks, evidence, power
 from initspec import promises as _promises
 from initspec.adapter import Adapter, SampleRequest, SpecMismatch, Unsupported
 from initspec.distributions import DTYPES, continuous, reference
@@ -96,8 +96,9 @@ class CellResult:
     seconds_sample: float = 0.0
     seconds_check: float = 0.0
     reproducer: str = ""
-    promises: list[_promises.PromiseResult] = field(default_factory=list)  # never the verdict
+    evidence: dict[str, Any] | None = None  # for plots (initspec.evidence); random cells only
     spec_error: bool = False  # the error is the spec's (a target or argument the framework lacks)
+    promises: list[_promises.PromiseResult] = field(default_factory=list)  # never the verdict
 
     @property
     def expected(self) -> str:
@@ -234,7 +235,9 @@ def evaluate(plan: Plan, cell: Cell, adapter: Adapter) -> CellResult:
     result.seconds_sample = time.perf_counter() - start
     start = time.perf_counter()
     try:
-        result.checks = run_checks(cell.case, x, cell.dtype, plan.alpha)
+        found: dict[str, Any] = {}
+        result.checks = run_checks(cell.case, x, cell.dtype, plan.alpha, evidence_out=found)
+        result.evidence = found or None
     except Exception as exc:  # a check that cannot digest these samples: show it, do not crash
         result.status, result.message = "error", f"checking failed: {type(exc).__name__}: {exc}"
         return result
@@ -311,8 +314,11 @@ def check_raises(exc: BaseException, raises: Raises | None) -> checks.CheckResul
     return checks.CheckResult("raises", ok, message, stats={"raised": type(exc).__name__})
 
 
-def run_checks(case: Case, x: np.ndarray, dtype: str, alpha: float) -> list[checks.CheckResult]:
-    """Every check that applies to ``case``, on draws ``x`` of shape (count, *shape)."""
+def run_checks(case: Case, x: np.ndarray, dtype: str, alpha: float, *,
+               evidence_out: dict[str, Any] | None = None) -> list[checks.CheckResult]:
+    """Every check that applies to ``case``, on draws ``x`` of shape (count, *shape).
+
+    A random family's plot evidence (:mod:`initspec.evidence`) goes into ``evidence_out``."""
     shape = checks.check_shape(x.shape[1:], case.shape)
     if not shape.passed:
         return [shape]
@@ -340,9 +346,9 @@ def run_checks(case: Case, x: np.ndarray, dtype: str, alpha: float) -> list[chec
     elif case.family == "sparse":
         zeros, rest = checks.check_sparse_zeros(x, p["sparsity"])
         results.append(zeros)
-        results += distribution_checks(rest, _distribution(case), dtype, alpha)
+        results += distribution_checks(rest, _distribution(case), dtype, alpha, evidence_out)
     else:
-        results += distribution_checks(x, _distribution(case), dtype, alpha)
+        results += distribution_checks(x, _distribution(case), dtype, alpha, evidence_out)
     return results
 
 
@@ -354,8 +360,8 @@ def _select(x: np.ndarray, case: Case) -> np.ndarray:
     return np.take(x, range(sel.start, sel.stop), axis=axis)
 
 
-def distribution_checks(x: np.ndarray, dist: Any, dtype: str,
-                        alpha: float) -> list[checks.CheckResult]:
+def distribution_checks(x: np.ndarray, dist: Any, dtype: str, alpha: float,
+                        evidence_out: dict[str, Any] | None = None) -> list[checks.CheckResult]:
     sample = checks.Sample(x, dtype)
     ref = reference(dist, dtype)
     finite = checks.check_finite(sample)
@@ -373,6 +379,8 @@ def distribution_checks(x: np.ndarray, dist: Any, dtype: str,
     for side, bound in (("lower", lo), ("upper", hi)):
         if np.isfinite(bound):
             results.append(checks.check_bound_mass(sample, dist, ref, bound, side, alpha))
+    if evidence_out is not None:  # from the same reduced sample: nothing is counted twice
+        evidence_out.update(evidence.collect(sample, ref, results))
     return results
 
 

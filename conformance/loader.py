@@ -144,11 +144,11 @@ class Entry:
     repeat: Repeat | None = None
     concept: str | None = None  # cross-framework row of the overview table
     fan_note: str | None = None  # how the framework's fan rule differs from the neutral one
-    promises: tuple[_promises.Promise, ...] = ()  # docs.promises: what the docs (or origins) state
-    history: str | None = None  # why the default is what it is
     conditions: tuple[Condition, ...] = ()
     expect: str | None = None  # "raises": the target must raise (see Raises)
     raises: Raises | None = None
+    promises: tuple[_promises.Promise, ...] = ()  # docs.promises: what the docs (or origins) state
+    history: str | None = None  # why the default is what it is
 
 
 @dataclass(frozen=True)
@@ -178,12 +178,12 @@ class Case:
     fans: Mapping[str, float] | None = None  # the framework's own fan rule, evaluated
     neutral_fans: Mapping[str, float] | None = None  # the neutral fans (concepts.yaml)
     neutral: Neutral | None = None  # the entry in the neutral notation (all its cases)
-    promises: tuple[_promises.PromiseCase, ...] = ()  # the entry's promises at this case
     # kwargs names the entry's formulas use as shape symbols: the adapter may drop those the
     # target does not take; any other name it does not take is an error (a misspelt argument)
     symbols: frozenset[str] = frozenset()
     # "file:line: field" of the target and of every kwarg, for errors found while sampling
     locations: Mapping[str, str] | None = None
+    promises: tuple[_promises.PromiseCase, ...] = ()  # the entry's promises at this case
 
     @property
     def name(self) -> str:
@@ -457,9 +457,9 @@ def _expand(doc: _Located, keys: list[Any], raw: dict[str, Any], framework: str,
         repeat=Repeat(raw["repeat"]["reuse"], raw["repeat"]["expect"]) if "repeat" in raw else None,
         concept=raw.get("concept"),
         fan_note=raw.get("fan_note"),
+        conditions=conditions, expect=expect, raises=raises,
         promises=_promises.parse(doc, keys, raw["docs"].get("promises", []), schemes),
         history=raw.get("history"),
-        conditions=conditions, expect=expect, raises=raises,
     )
     fixed = raw.get("kwargs", {})
     formulas = {
@@ -556,9 +556,8 @@ def _expand(doc: _Located, keys: list[Any], raw: dict[str, Any], framework: str,
                      **{k: doc.where([*ckeys, k]) for k in values}}
         out.append(Case(entry, label, {**fixed, **values}, tuple(shape), scheme.family, params,
                         dist_variance, dist_bounds, sel, input_shape, fans, neutral_fans,
-                        promises=promised,
                         symbols=frozenset(k for k in {**fixed, **values} if _is_symbol(k, used)),
-                        locations=locations))
+                        locations=locations, promises=promised))
     try:
         neutral = neutral_of(out)
     except (ValueError, ZeroDivisionError) as exc:

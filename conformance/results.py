@@ -20,6 +20,10 @@ from initspec import __version__, promises
 from initspec.engine import CellResult, Plan, deviation_outcomes
 from initspec.notation import numbers
 
+# The results file's layout. Bump it when a field changes meaning or is removed (adding an
+# optional field keeps it): `initspec report` skips files of another version, with a line.
+SCHEMA_VERSION = 1
+
 
 def _clean(value: Any) -> Any:
     """JSON-safe: non-finite floats become strings, numpy scalars plain numbers."""
@@ -73,12 +77,13 @@ def record(result: CellResult) -> dict[str, Any]:
         "seconds_check": round(result.seconds_check, 4),
         "checks": [dataclasses.asdict(c) for c in result.checks],
         "reproducer": result.reproducer,
-        **({"promises": _promise_records(result)} if case.promises else {}),
+        "evidence": result.evidence,
         "conditions": [{"kind": c.kind, "text": c.text} for c in entry.conditions
                        if c.applies(cell.dtype, cell.column)],
         **({"expect": entry.expect,
             "raises": dataclasses.asdict(entry.raises) if entry.raises else None}
            if entry.expect else {}),
+        **({"promises": _promise_records(result)} if case.promises else {}),
     })
 
 
@@ -110,6 +115,7 @@ def write(results: Iterable[CellResult], plan: Plan, directory: Path, *,
     for (column, device, dtype), group in sorted(groups.items()):
         first = group[0].cell
         envelope = {
+            "schema_version": SCHEMA_VERSION,
             "initspec": __version__,
             "framework": column,
             "spec": first.case.entry.framework,

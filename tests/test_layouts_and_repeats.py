@@ -306,16 +306,24 @@ def test_columns_sharing_a_spec_share_a_section_and_the_overview(multi_spec, tmp
         evaluated = [engine.evaluate(plan, c, adapter) for c in plan.cells]
         results.write(evaluated, plan, tmp_path, sha="0" * 40,
                       environment=adapter.environment())
-    table = report.render(results.load(tmp_path))
-    assert table.count("## multi 1.0 (fake-a, fake-b)") == 1
-    assert "| Parameter | Spec | fake-a cpu float32 | fake-b cpu float32 |" in table
-    assert "Environment: fake-a: multi 1.0, backend fake-a; fake-b: multi 1.0, backend fake-b." \
-        in table
+    table = report.render(tmp_path)
+    assert table.count("### multi 1.0") == 1
+    section = table.split("### multi 1.0")[1]
+    for name in ("fake-a", "fake-b"):
+        run = next(x for x in section.splitlines() if x.startswith(f"| {name} 1.0 cpu float32 |"))
+        assert run.endswith(f"| multi 1.0, backend {name} |")
     overview = table.split("## Overview: the same layer across frameworks")[1].split("## ")[0]
-    assert "| Concept | fake-a | fake-b |" in overview
-    assert "| `dense.kernel` | ✅ `glorot_uniform` | ✅ `glorot_uniform` |" in overview
+    assert "| Concept | fake-a | fake-b | " in overview
+    dense = next(x for x in overview.splitlines() if x.startswith("| `dense.kernel` |"))
+    assert dense.count("[✅](site/index.html#cell=") == 2
+    compat, _, _ = report.build(tmp_path)
+    for name in ("fake-a", "fake-b"):  # each column's own cell, in the neutral notation
+        cell = next(c for c in compat["cells"] if c["column"] == name
+                    and c["concept"] == "dense.kernel")
+        assert f"#cell={name}-1.0%2Fcpu%2Ffloat32%2F" in dense
+        assert f"`{report.markdown.neutral_text(cell)}`" in dense
     # fake-b records a deviation that its draws do not show: counted per column as not reproduced
-    assert "🆗 0/1" in table.split("### Known deviations (multi)")[1]
+    assert "reproduced in 0 of 1 cells 🆗" in section
 
 
 def test_repeat_rows_say_what_was_expected_and_seen(multi_spec, tmp_path):
@@ -325,9 +333,11 @@ def test_repeat_rows_say_what_was_expected_and_seen(multi_spec, tmp_path):
     plan = engine.build_plan(multi_spec, adapter, dtypes=["float32"])
     results.write([engine.evaluate(plan, c, adapter) for c in plan.cells], plan, tmp_path,
                   sha="0" * 40)
-    table = report.render(results.load(tmp_path))
-    line = next(x for x in table.splitlines() if x.startswith("| `Normal(seed=7) twice"))
-    assert "reproducibility (one object called again): draws identical | ✅ identical |" in line
+    compat, _, _ = report.build(tmp_path)
+    cell = next(c for c in compat["cells"] if c["entry"].startswith("Normal(seed=7) twice"))
+    assert cell["verdict"] == "pass"
+    assert report.markdown.neutral_text(cell) == ("reproducibility (one object called again): "
+                                                  "draws identical")
 
 
 # --------------------------------------------------------------------------- select a range
@@ -409,5 +419,9 @@ def test_overview_names_an_entry_that_checks_part_of_a_tensor(tmp_path):
     plan = engine.build_plan(spec, adapter)
     results.write([engine.evaluate(plan, c, adapter) for c in plan.cells], plan, tmp_path,
                   sha="0" * 40)
-    table = report.render(results.load(tmp_path))
-    assert "| `lstm.bias` | ✅ `constant` = 1 (`LSTM.bias[forget]` only) |" in table
+    table = report.render(tmp_path)
+    row = next(x for x in table.splitlines() if x.startswith("| `lstm.bias` |"))
+    assert "[✅](site/index.html#cell=" in row
+    compat, _, _ = report.build(tmp_path)
+    cell = next(c for c in compat["cells"] if c["concept"] == "lstm.bias")
+    assert row.endswith(f"`{report.markdown.neutral_text(cell)}` (`LSTM.bias[forget]` only) | ")

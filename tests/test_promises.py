@@ -88,8 +88,9 @@ def test_a_drift_of_its_own_names_no_deviation(spec, fake_adapter):
 
 
 def test_the_budget_counts_promise_checks(spec, fake_adapter):
-    plan = engine.build_plan(spec, fake_adapter, dtypes=["float32"], budget=1e-3)
-    dense = next(c for c in plan.cells if c.case.entry.name == "Dense.weight")
+    plan = engine.build_plan(spec, fake_adapter, budget=1e-3)  # every cell: the full plan's alpha
+    dense = next(c for c in plan.cells
+                 if c.case.entry.name == "Dense.weight" and c.dtype == "float32")
     own = [n for n in dense.stochastic_checks if not n.startswith(promises.PREFIX + ":")]
     promised = [n for n in dense.stochastic_checks if n.startswith(promises.PREFIX + ":")]
     # each of the 4 uniform promises runs the same stochastic checks as the uniform spec

@@ -1,4 +1,6 @@
-"""End to end without a framework: plan -> evaluate (numpy fake adapter) -> results -> table."""
+"""End to end without a framework: plan -> evaluate (numpy fake adapter) -> results -> report
+(compat.json, the short COMPATIBILITY.md, the site's files). The site in a browser:
+tests/test_site_browser.py; the evidence for plots: tests/test_site_evidence.py."""
 
 from __future__ import annotations
 
@@ -48,9 +50,19 @@ def written(evaluated, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def table(written):
+def reported(written, tmp_path_factory):
+    """`initspec report` on the fake results: (output directory, compat document, markdown)."""
     directory, _ = written
-    return report.render(results.load(directory))
+    out = tmp_path_factory.mktemp("reports")
+    assert cli.main(["report", "--results", str(directory),
+                     "--out", str(out / "COMPATIBILITY.md")]) == 0
+    return out, json.loads((out / "compat.json").read_text()), \
+        (out / "COMPATIBILITY.md").read_text()
+
+
+@pytest.fixture(scope="module")
+def table(reported):
+    return reported[2]
 
 
 def verdicts(cell_results) -> dict[str, tuple[str, ...]]:
@@ -160,102 +172,224 @@ def test_load_rejects_a_broken_results_file(tmp_path):
         results.load(tmp_path)
 
 
-def test_report_cli(written, tmp_path, capsys):
+def test_report_cli_writes_everything(written, tmp_path, capsys):
     directory, _ = written
     out = tmp_path / "COMPATIBILITY.md"
     assert cli.main(["report", "--results", str(directory), "--out", str(out)]) == 0
-    assert capsys.readouterr().out == f"initspec: wrote {out}\n"
-    assert out.read_text() == report.render(results.load(directory))
-    (tmp_path / "broken").mkdir()
-    (tmp_path / "broken" / "x.json").write_text("[")
-    assert cli.main(["report", "--results", str(tmp_path / "broken"), "--out", str(out)]) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("initspec: error: ") and len(err.splitlines()) == 1
+    captured = capsys.readouterr()
+    assert captured.out == f"initspec: wrote {out}\n"
+    assert captured.err == ""
+    for name in ("compat.json", "site/index.html", "site/data.js", "site/site.js",
+                 "site/site.css"):
+        assert (tmp_path / name).is_file(), name
+    # one plot per cell with evidence, none for the rest
+    compat = json.loads((tmp_path / "compat.json").read_text())
+    with_evidence = [c for c in compat["cells"] if c["has_evidence"]]
+    assert with_evidence and all(c["plot"] for c in with_evidence)
+    assert all(c["plot"] is None for c in compat["cells"] if not c["has_evidence"])
+    assert len(list((tmp_path / "site" / "plots").glob("*.png"))) == len(
+        {c["plot"] for c in with_evidence})
 
 
-# --------------------------------------------------------------------------- the table
+def test_compat_is_valid_and_merged(reported, written):
+    _, compat, _ = reported
+    report.merge.validator("compat.schema.json").validate(compat)
+    runs = results.load(written[0])
+    assert [(r["framework"], r["dtype"]) for r in compat["runs"]] == [
+        ("fake", "float32"), ("fake", "bfloat16")]  # framework, device, float32 first
+    assert len(compat["cells"]) == sum(len(r["cells"]) for r in runs)
+    by = {(c["entry"], c["dtype"]): c for c in compat["cells"]}
+    scaled = by[("Scaled.weight", "float32")]
+    assert scaled["verdict"] == "fail" and {"variance", "ks"} <= set(scaled["failed"])
+    assert by[("Deviant.weight", "bfloat16")]["deviation"] == "missing-gain"
+    assert compat["deviations"]["missing-gain"]["link"] == "https://example.invalid/issues/1"
+    assert compat["entries"]["fake|Dense.weight"]["docs_url"] == "https://example.invalid/dense"
+    assert 0.9 < by[("Dense.weight", "float32")]["ratio"] < 1.1
+    # fields other parts of the suite add are copied as the results state them, never invented
+    raw = {c["id"]: c for r in runs for c in r["cells"]}
+    for cell in compat["cells"]:
+        for name in report.merge.OPTIONAL_FIELDS:
+            if raw[cell["id"]].get(name) is None:
+                assert name not in cell
+            else:
+                assert cell[name] == raw[cell["id"]][name]
+        assert "recipe" not in cell and "promises" not in cell
+        assert cell["drift"] is False
 
 
-def test_table_header(table):
+def test_results_file_validates_against_its_schema(written):
+    for path in written[1]:
+        run = json.loads(path.read_text())
+        assert run["schema_version"] == results.SCHEMA_VERSION
+        report.merge.validator("results.schema.json").validate(run)
+
+
+def test_markdown_is_short_and_links_into_the_site(reported):
+    _, compat, table = reported
     assert table.startswith("# Compatibility table\n")
-    assert report.LEGEND in table
-    assert "## fake 1.0" in table
-    assert "| Parameter | Spec | cpu float32 | cpu bfloat16 |" in table
-    assert f"suite {SHA[:10]}" in table
-    assert "Error budget 0.001 per run" in table
-    assert "variance resolution ±5 %" in table
+    assert len(table.encode()) < 200_000
+    assert "(site/index.html)" in table
+    assert f"{len(compat['cells'])} cells in 2 runs" in table
+    assert "## Porting recipes" in table and "No run in these results contains porting" in table
+    assert "No documented promise is contradicted" in table
+    assert "### fake 1.0" in table
 
 
-def test_table_cells(table):
-    dense = row(table, "Dense.weight")
-    assert dense[1].startswith("`uniform`: uniform(low=-0.05774, high=0.05774)")
-    assert "Var = `1 / (3 * fan_in)`" in dense[1]
-    for cell in dense[2:]:
-        assert cell.startswith("✅ 0.9") or cell.startswith("✅ 1.0"), cell
-    assert row(table, "Dense.bias")[2:] == ["✅ exact", "✅ exact"]
-    assert row(table, "init.orthogonal")[2:] == ["✅ exact", "✅ exact"]
-    for cell in row(table, "Scaled.weight")[2:]:
-        assert cell.startswith("❌ ") and "variance" in cell and "ks" in cell
-    for cell in row(table, "Deviant.weight")[2:]:
-        assert cell.startswith("⚠️ ") and "variance" in cell
-    assert [c[0] for c in row(table, "Fixed.weight")[2:]] == ["✅", "✅"]
-    assert row(table, "Legacy.weight")[2:] == ["➖", "➖"]
-    assert row(table, "Broken.weight")[2:] == ["💥", "💥"]
-    half = row(table, "Half.weight")[2:]
-    assert half[0].startswith("✅ ") and half[1] == "➖"
-
-
-def test_verdict_counts(table):
-    line = next(line for line in table.splitlines() if line.startswith("Verdicts: "))
-    counts = {}
-    for item in line.removeprefix("Verdicts: ").split(", "):
-        _, verdict, count = item.split(" ")
-        counts[verdict] = int(count)
+def test_markdown_verdict_counts(table):
+    rows = [line for line in table.splitlines() if line.startswith("| fake 1.0 cpu ")]
+    assert len(rows) == 2
+    counts: dict[str, int] = {}
+    for line in rows:
+        items = line.split("|")[2].split()  # "✅ 12 ❌ 2 ..."
+        for symbol, count in zip(items[::2], items[1::2], strict=True):
+            counts[symbol] = counts.get(symbol, 0) + int(count)
     expected: dict[str, int] = {}
     for per_dtype in EXPECTED.values():
         for verdict in per_dtype:
-            expected[verdict] = expected.get(verdict, 0) + 1
-    expected["pass"] += 2  # init.orthogonal has two cases
+            expected[report.markdown.SYMBOL[verdict]] = expected.get(
+                report.markdown.SYMBOL[verdict], 0) + 1
+    expected["✅"] += 2  # init.orthogonal has two cases
     assert counts == expected
 
 
-def test_findings(table):
-    findings = table.split("### Findings (fake)")[1].split("###")[0]
-    lines = [line for line in findings.splitlines() if line.startswith("- ")]
-    # failures cell by cell; known deviations and skips grouped per deviation / reason
-    failing = [line for line in lines if line.startswith("- **")]
-    expected_failing = sum(v in ("fail", "error") for per in EXPECTED.values() for v in per)
-    assert len(failing) == expected_failing
-    assert not any("Dense.weight" in line for line in lines)
-    scaled = next(line for line in lines if "/float32/Scaled.weight[fan_in=64]" in line)
-    assert scaled.startswith("- **fake-1.0/cpu/float32/Scaled.weight[fan_in=64]** — ❌ fail: ")
+def test_markdown_findings(table):
+    section = table.split("### fake 1.0")[1]
+    lines = [line for line in section.splitlines() if line.startswith("- ")]
+    failing = [line for line in lines if "— ❌ fail" in line or "— 💥 error" in line]
+    assert len(failing) == sum(v in ("fail", "error") for per in EXPECTED.values() for v in per)
+    scaled = next(line for line in failing if "/float32/Scaled.weight[fan_in=64]" in line)
     assert "variance: variance " in scaled and "(ratio 0.5" in scaled
-    assert "💥 error: RuntimeError: kernel exploded" in findings
-    deviant = [line for line in lines if "known deviation `missing-gain`" in line]
-    assert len(deviant) == 1 and "in 2 cells, e.g. **fake-1.0/cpu/" in deviant[0]
-    assert "variance: variance " in deviant[0]  # the evidence of one example cell
-    assert any(line.startswith("- ➖ skip (unsupported: fake.Half has no bfloat16 kernel): 1 cells")
-               for line in lines)
-    assert any(line.startswith("- ➖ skip (spec entry applies to fake <1.0, not 1.0): 2 cells")
-               for line in lines)
-    deviations = table.split("### Known deviations (fake)")[1].split("###")[0]
-    assert row(deviations, "old-missing-gain")[2:] == ["🆗 0/1", "🆗 0/1"]
-    assert row(deviations, "missing-gain")[2:] == ["1/1", "1/1"]
-    assert "draws N(0, 1/fan_in): the gain is missing ([upstream](https://example.invalid/" \
-           "issues/1))" in deviations
+    assert "site/index.html#cell=fake-1.0%2Fcpu%2Ffloat32%2FScaled.weight" in scaled
+    assert "💥 error: RuntimeError: kernel exploded" in section
+    gone = next(line for line in lines if "`old-missing-gain`" in line)
+    assert "reproduced in 0 of 2 cells 🆗" in gone
+    kept = next(line for line in lines if "`missing-gain`" in line)
+    assert "reproduced in 2 of 2 cells." in kept and "([upstream](https://example.invalid/" in kept
+    assert "- ➖ skip (unsupported: fake.Half has no bfloat16 kernel): 1 cells" in lines
+    assert "- ➖ skip (spec entry applies to fake <1.0, not 1.0): 2 cells" in lines
 
 
-def test_documentation_table(table):
-    docs = table.split("### What fake's documentation claims, and where it happens")[1]
-    assert "| `Dense.weight` | [U(-1/sqrt(in_features), 1/sqrt(in_features))]" \
-           "(https://example.invalid/dense) | fake.py: Dense.reset |" in docs
-    assert docs.count("| `init.orthogonal` |") == 1  # one row per entry, not per case
+# --------------------------------------------------------------------------- bad results files
 
 
-def test_all_pass_says_so(evaluated, tmp_path):
-    plan, cell_results = evaluated
-    passing = [r for r in cell_results if r.verdict == "pass"]
-    results.write(passing, plan, tmp_path, sha=SHA)
-    table = report.render(results.load(tmp_path))
-    assert "Every cell conforms." in table
-    assert "❌" not in table.split(report.LEGEND)[1]
+@pytest.fixture
+def no_plots(monkeypatch):
+    """Skipping is about files, not pictures: drawing the fake run's plots again per case would
+    only cost time (the plots are tested in test_report_cli_writes_everything)."""
+    monkeypatch.setattr(report.site, "draw_plots", lambda out, evidence: {})
+
+
+def _copy_good(written, directory):
+    for path in written[1]:
+        (directory / path.name).write_text(path.read_text())
+
+
+@pytest.mark.parametrize("name, content, reason", [
+    ("truncated.json", lambda good: good[: len(good) // 2], "not a results file ("),
+    ("version.json", lambda good: good.replace('"schema_version": 1', '"schema_version": 99'),
+     "schema version 99, this initspec reads 1"),
+    ("structure.json", lambda good: good.replace('"cells": [', '"cells": {"x": [', 1)
+     .replace("\n ]\n}", "\n ]}\n}"), "not a results file (no list field 'cells')"),
+    ("array.json", lambda good: "[1, 2]", "not a results file (a JSON list"),
+    ("verdict.json", lambda good: good.replace('"verdict":"pass"', '"verdict":"green"', 1),
+     "wrong structure at cells/"),
+])
+def test_a_bad_results_file_is_named_and_skipped(written, tmp_path, capsys, no_plots, name,
+                                                 content, reason):
+    directory = tmp_path / "results"
+    directory.mkdir()
+    _copy_good(written, directory)
+    good = written[1][0].read_text()
+    bad = content(good)
+    assert bad != good
+    (directory / name).write_text(bad)
+    out = tmp_path / "out" / "COMPATIBILITY.md"
+    assert cli.main(["report", "--results", str(directory), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2, err  # the skipped file, then the error: one line each
+    assert err[0].startswith(f"initspec: skipped {directory / name}: {reason}"), err[0]
+    assert err[1].startswith("initspec: error: 1 results file(s) skipped")
+    # the rest is still rendered
+    compat = json.loads((tmp_path / "out" / "compat.json").read_text())
+    assert len(compat["runs"]) == 2 and compat["skipped"][0]["file"] == name
+    assert f"`{name}`" in out.read_text()
+
+
+def test_a_missing_results_file_is_named_and_skipped(written, tmp_path, capsys, no_plots):
+    directory = tmp_path / "results"
+    directory.mkdir()
+    _copy_good(written, directory)
+    (directory / "gone.json").symlink_to(tmp_path / "nowhere.json")
+    assert cli.main(["report", "--results", str(directory),
+                     "--out", str(tmp_path / "o" / "C.md")]) == 2
+    err = capsys.readouterr().err
+    assert f"initspec: skipped {directory / 'gone.json'}: missing" in err
+
+
+@pytest.mark.parametrize("setup", ["absent", "empty", "one-bad", "all-bad"])
+def test_no_results_is_an_error(tmp_path, capsys, setup):
+    directory = tmp_path / "results"
+    if setup != "absent":
+        directory.mkdir()
+    for name in {"one-bad": ["x.json"], "all-bad": ["x.json", "y.json"]}.get(setup, []):
+        (directory / name).write_text("[]")
+    out = tmp_path / "out" / "COMPATIBILITY.md"
+    assert cli.main(["report", "--results", str(directory), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    if setup == "one-bad":  # the file's own reason is the one line
+        assert err == [f"initspec: error: {directory / 'x.json'}: not a results file "
+                       "(a JSON list, not an object)"]
+    elif setup == "all-bad":  # each named, then the error
+        assert [line.split()[1] for line in err] == ["skipped", "skipped", "error:"]
+        assert err[-1].startswith("initspec: error: no usable results files in ")
+    else:
+        assert err == [err[-1]] and err[-1].startswith("initspec: error: no ")
+    assert not out.exists() and not (tmp_path / "out" / "compat.json").exists()
+
+
+def test_merge_copies_other_helpers_fields_and_derives_drift(written):
+    run = json.loads(written[1][0].read_text())
+    cell = next(c for c in run["cells"] if c["verdict"] == "pass")
+    cell["neutral"] = {"form": "VarianceScaling(1/3, fan_in, uniform)"}
+    cell["promises"] = [{"id": "doc", "verdict": "drift"}]
+    compact = report.merge.compact_cell(cell, 0, run)
+    assert compact["neutral"] == cell["neutral"] and compact["drift"] is True
+    cell["verdict"] = "fail"  # a failing cell is a failure, not docs drift
+    assert report.merge.compact_cell(cell, 0, run)["drift"] is False
+    cell["verdict"], cell["promises"][0]["verdict"] = "pass", "holds"
+    assert report.merge.compact_cell(cell, 0, run)["drift"] is False
+
+
+def test_markdown_shows_verified_recipes_and_docs_drift(written, tmp_path, no_plots):
+    """With the fields the recipes and drift parts write: the pair counts, the verified call of the
+    key concepts, and the drift row with its upstream link."""
+    from site_data import CALL, annotate, recipe, second_column
+
+    directory = tmp_path / "results"
+    directory.mkdir()
+    for path in written[1]:
+        run = json.loads(path.read_text())
+        other = second_column(run)
+        for r in (run, other):
+            annotate(r)
+        recipe(other)
+        (directory / path.name).write_text(json.dumps(run))
+        (directory / path.name.replace("fake-", "fake2-")).write_text(json.dumps(other))
+    text = report.render(directory)
+    recipes = text.split("## Porting recipes")[1].split("## Docs drift")[0]
+    assert "| fake | 1/1 | " in recipes  # fake -> fake2: one generated, one verified
+    assert f"| `dense.kernel` | fake2 | `{CALL}` | one initializer per layer |" in recipes
+    drift = text.split("## Docs drift")[1].split("## Frameworks")[0]
+    rows = [line for line in drift.splitlines() if line.startswith("| fake |")]
+    assert len(rows) == 1  # once per column, entry and promise, with the dtypes it was seen in
+    assert "[He et al. 2015](https://example.invalid/he) (provenance)" in rows[0]
+    assert rows[0].endswith("| 1e-30 | float32, bfloat16 |")
+    # a recipe whose run fails is not shown as a call
+    for path in directory.glob("fake2-*.json"):
+        run = json.loads(path.read_text())
+        for cell in run["cells"]:
+            if cell.get("recipe"):
+                cell["verdict"] = "fail"
+        path.write_text(json.dumps(run))
+    recipes = report.render(directory).split("## Porting recipes")[1].split("## Docs drift")[0]
+    assert CALL not in recipes and "| fake | 0/1 | " in recipes and "not verified" in recipes

@@ -1,0 +1,71 @@
+"""`initspec report`: from every results file present, write reports/compat.json (merged, checked
+against spec/schema/compat.schema.json), a short reports/COMPATIBILITY.md and the static site
+reports/site/ (porting matrix, filters, one detail view per cell with its plot).
+
+A results file that cannot be used is named in one line and skipped; the rest is still written,
+then :class:`SkippedResults` (a ``ValueError``) says how many were skipped, so the command exits
+non-zero. No usable results at all is an error before anything is written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from initspec.report import markdown, merge, site
+
+
+class SkippedResults(ValueError):
+    """The report was written, without the results files named on stderr."""
+
+
+def build(results_dir: Path) -> tuple[dict[str, Any], list[list[Any]], merge.Loaded]:
+    if not results_dir.is_dir():
+        raise ValueError(f"no results: {results_dir} is not a directory (run `initspec run` first)")
+    loaded = merge.load_all(results_dir)
+    if not loaded.runs and len(loaded.skipped) == 1:  # the one file's reason is the error
+        path, why = loaded.skipped[0]
+        raise ValueError(f"{path}: {why}")
+    for path, why in loaded.skipped:
+        print(f"initspec: skipped {path}: {why}", file=sys.stderr)
+    if not loaded.runs:
+        raise ValueError(f"no usable results files in {results_dir}"
+                         + (f" ({len(loaded.skipped)} skipped, named above)"
+                            if loaded.skipped else ""))
+    compat, details = merge.merge(loaded)
+    return compat, details, loaded
+
+
+def render(results_dir: Path, site_link: str = "site/index.html") -> str:
+    """The markdown alone, for a results directory (no files written; plots not drawn)."""
+    compat, _, _ = build(results_dir)
+    return markdown.render(compat, site_link)
+
+
+def write_report(results_dir: Path, out: Path, site_dir: Path | None = None) -> Path:
+    """Write ``out`` (the markdown), compat.json and the site next to it; return ``out``."""
+    compat, details, loaded = build(results_dir)
+    site_dir = site_dir or out.parent / "site"
+    evidence = {cell["id"]: cell["evidence"] for _, run in loaded.runs for cell in run["cells"]
+                if cell.get("evidence")}
+    plots = site.draw_plots(site_dir, evidence)
+    for cell in compat["cells"]:
+        cell["plot"] = plots.get(cell["id"])
+    error = next(iter(merge.validator("compat.schema.json").iter_errors(compat)), None)
+    if error is not None:  # our own output: a bug, but say it in one line
+        raise ValueError(f"merged data does not match compat.schema.json: {error.message[:200]}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    (out.parent / "compat.json").write_text(
+        json.dumps(compat, ensure_ascii=False, separators=(",", ":")) + "\n")
+    index = site.write(compat, details, site_dir)
+    markdown.write(compat, out, os.path.relpath(index, out.parent))
+    if loaded.skipped:
+        raise SkippedResults(f"{len(loaded.skipped)} results file(s) skipped (named above); "
+                             f"{out}, compat.json and the site were written without them")
+    return out
+
+
+__all__ = ["SkippedResults", "build", "render", "write_report"]
