@@ -26,7 +26,7 @@ from typing import Any
 
 from initspec.distributions import continuous
 
-MODES = ("fan_in", "fan_out", "fan_avg")
+MODES = ("fan_in", "fan_out", "fan_avg", "fan_geo_avg")
 _TOL = 1e-9
 # σ of N(0, 1) cut at ±2: the correction of every variance-scaling truncated normal.
 TRUNC2_STD = 0.87962566103423978
@@ -87,12 +87,12 @@ def _paren(text: str) -> str:
 
 
 def _fan_text(mode: str) -> str:
-    return "(fan_in+fan_out)" if mode == "fan_avg" else mode
+    return {"fan_avg": "(fan_in+fan_out)", "fan_geo_avg": "√(fan_in·fan_out)"}.get(mode, mode)
 
 
 def _per_fan(k: float, mode: str) -> tuple[float, str]:
     """k / fan as K / F with F written out: fan_avg = (fan_in+fan_out)/2, so K = 2k."""
-    return (2 * k, _fan_text(mode)) if mode == "fan_avg" else (k, mode)
+    return (2 * k, _fan_text(mode)) if mode == "fan_avg" else (k, _fan_text(mode))
 
 
 def over_fan(k: float, mode: str) -> str:
@@ -222,9 +222,10 @@ def _stated(mode: str, stated: str | None) -> bool:
     if not stated:
         return False
     text = stated.replace(" ", "")
-    if mode == "fan_avg":
-        return "fan_in+fan_out" in text
-    return mode in text and not ("fan_in+fan_out" in text and mode in MODES)
+    both = {"fan_avg": "fan_in+fan_out", "fan_geo_avg": "sqrt(fan_in*fan_out)"}
+    if mode in both:
+        return both[mode] in text
+    return mode in text and not (mode in MODES and any(b in text for b in both.values()))
 
 
 def _complexity(x: float) -> int:
@@ -233,8 +234,11 @@ def _complexity(x: float) -> int:
 
 
 def _fan(f: Mapping[str, float], mode: str) -> float:
-    if mode == "fan_avg":
-        return (f["fan_in"] + f["fan_out"]) / 2 if "fan_in" in f and "fan_out" in f else 0.0
+    if mode in ("fan_avg", "fan_geo_avg"):
+        if "fan_in" not in f or "fan_out" not in f:
+            return 0.0
+        fi, fo = f["fan_in"], f["fan_out"]
+        return (fi + fo) / 2 if mode == "fan_avg" else math.sqrt(fi * fo)
     return float(f.get(mode, 0.0))
 
 

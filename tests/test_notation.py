@@ -77,3 +77,14 @@ def test_exact_families():
     assert from_params("constant", [{"value": 0.0}], [None]).form == "Constant(0)"
     n = from_params("orthogonal", [{"gain": 1.0, "axis": -1, "blocks": 4}], [None])
     assert n.form == "Orthogonal(gain=1, 4 blocks)"
+
+
+def test_the_geometric_fan_is_told_from_fan_in_by_the_stated_formula():
+    """Both cases have fan_out = 4·fan_in, so 2/√(fi·fo) = 1/fi numerically; the spec's stated
+    variance names the geometric mean, and the notation must not call it fan_in."""
+    fans = [{"fan_in": 240, "fan_out": 960}, {"fan_in": 10, "fan_out": 40}]
+    params = [{"low": -math.sqrt(6 / math.sqrt(f["fan_in"] * f["fan_out"])),
+               "high": math.sqrt(6 / math.sqrt(f["fan_in"] * f["fan_out"]))} for f in fans]
+    n = from_params("uniform", params, fans, stated="scale / sqrt(fan_in * fan_out)")
+    assert n.form == "VarianceScaling(2, fan_geo_avg, uniform)"
+    assert n.variance == "2/√(fan_in·fan_out)"
