@@ -24,7 +24,7 @@ from flax import linen, nnx
 
 from initspec.adapter import SampleRequest, Unsupported
 from initspec.adapters import _jax
-from initspec.adapters._common import accepted_kwargs, is_unsupported_error
+from initspec.adapters._common import accepted_kwargs, build_initializer, is_unsupported_error
 
 _APIS = {"linen": linen, "nnx": nnx}
 
@@ -41,6 +41,9 @@ class FlaxAdapter(_jax.JaxFamilyAdapter):
         api, cls = _resolve(request.target)
         dtype = _jax.dtype(request.dtype)
         kwargs = _kwargs(cls, request.kwargs, dtype)
+        # porting recipes: initializer arguments, resolved in Flax's initializer namespace
+        kwargs.update({arg: build_initializer(nnx.initializers, spec)
+                       for arg, spec in request.init_args.items()})
         if api == "linen":
             fn, full = _linen_fns(cls(**kwargs), request, dtype)
         else:

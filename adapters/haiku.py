@@ -31,7 +31,12 @@ import numpy as np
 
 from initspec.adapter import SampleRequest, Unsupported
 from initspec.adapters import _jax
-from initspec.adapters._common import accepted_kwargs, call_repr, is_unsupported_error
+from initspec.adapters._common import (
+    accepted_kwargs,
+    build_initializer,
+    call_repr,
+    is_unsupported_error,
+)
 
 _INIT_PREFIX = "initializers."
 
@@ -61,7 +66,7 @@ class HaikuAdapter(_jax.JaxFamilyAdapter):
         else:
             if request.param is None or request.input_shape is None:
                 raise Unsupported(f"{request.target}: a module entry needs `param` and `input`")
-            forward = _forward(target, request.kwargs)
+            forward = _forward(target, request.kwargs, request.init_args)
             init = hk.transform_with_state(forward).init
             module, name = request.param.rsplit(".", 1)
             x_dtype = _input_dtype(target, dtype)
@@ -141,12 +146,16 @@ def _array_args(cls: type, call: Mapping[str, Any]) -> int:
                and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
 
 
-def _forward(cls: type, kwargs: Mapping[str, Any]) -> Any:
+def _forward(cls: type, kwargs: Mapping[str, Any],
+             init_args: Mapping[str, Any] | None = None) -> Any:
     ctor, call = _split_kwargs(cls, kwargs)
     n_inputs = _array_args(cls, call)
 
     def forward(x: jax.Array) -> Any:
-        module = cls(**ctor)
+        # porting recipes: initializer arguments (w_init, b_init) from hk.initializers
+        inits = {arg: build_initializer(hk.initializers, spec)
+                 for arg, spec in (init_args or {}).items()}
+        module = cls(**ctor, **inits)
         if isinstance(module, hk.RNNCore):  # a core's second input is its state: start from zeros
             # initial_state is a dtype-less jnp.zeros (float32; float64 under jax_enable_x64):
             # start in the input's dtype, as a model run in that dtype does

@@ -10,7 +10,12 @@ import numpy as np
 import torch
 
 from initspec.adapter import Adapter, SampleRequest, Unsupported
-from initspec.adapters._common import accepted_kwargs, call_repr, is_unsupported_error
+from initspec.adapters._common import (
+    accepted_kwargs,
+    build_initializer,
+    call_repr,
+    is_unsupported_error,
+)
 
 _INIT_PREFIX = "nn.init."
 
@@ -53,6 +58,8 @@ class TorchAdapter(Adapter):
     def _layer(self, request: SampleRequest, dtype: torch.dtype) -> np.ndarray:
         cls = _resolve(request.target)
         module = cls(**accepted_kwargs(cls, request.kwargs), device=request.device, dtype=dtype)
+        for path, spec in request.assign.items():  # porting recipes: construct, then init
+            build_initializer(torch.nn.init, spec, operator.attrgetter(path)(module))
         return _to_numpy(operator.attrgetter(request.param)(module))
 
     def reproducer(self, request: SampleRequest) -> str:

@@ -11,15 +11,18 @@ from __future__ import annotations
 import hashlib
 import math
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from scipy import stats
 
 from initspec import checks, power
 from initspec.adapter import Adapter, SampleRequest, Unsupported
 from initspec.distributions import DTYPES, continuous, reference
 from initspec.loader import Case, FrameworkSpec, KnownDeviation
+from initspec.recipes import RECIPE_DTYPE, Recipe
 
 DEFAULT_BUDGET = 1e-3
 DEFAULT_RESOLUTION = 0.01
@@ -37,6 +40,7 @@ class Cell:
     stochastic_checks: tuple[str, ...]
     deviation: KnownDeviation | None
     skip_reason: str | None
+    recipe: Recipe | None = None  # a porting recipe cell (conformance/recipes.py)
 
     @property
     def id(self) -> str:
@@ -86,6 +90,7 @@ class CellResult:
     seconds_sample: float = 0.0
     seconds_check: float = 0.0
     reproducer: str = ""
+    two_sample: dict[str, Any] | None = None  # recipe cells: B's draws against A's own
 
     @property
     def expected(self) -> str:
@@ -140,7 +145,12 @@ def stochastic_checks(case: Case) -> tuple[str, ...]:
 def build_plan(spec: FrameworkSpec, adapter: Adapter, *, devices: list[str] | None = None,
                dtypes: list[str] | None = None, budget: float = DEFAULT_BUDGET,
                resolution: float = DEFAULT_RESOLUTION, seed: int = 0,
-               match: str | None = None) -> Plan:
+               match: str | None = None,
+               recipes: list[tuple[Case, Recipe]] | None = None,
+               two_sample: frozenset[str] = frozenset()) -> Plan:
+    """Every cell of ``spec`` on every device and dtype, plus the porting-recipe cells
+    (``recipes``: in float32 only; those whose source spec is in ``two_sample`` also run a
+    two-sample test against the source framework's own draws, one more stochastic check)."""
     version = adapter.version()
     devices = devices or adapter.devices()
     dtypes = [d for d in (dtypes or spec.dtypes) if d in spec.dtypes]
@@ -163,21 +173,53 @@ def build_plan(spec: FrameworkSpec, adapter: Adapter, *, devices: list[str] | No
                             stochastic_checks(case) if skip is None else (), deviation, skip)
                 if match is None or match in cell.id:
                     cells.append(cell)
+        if RECIPE_DTYPE not in dtypes:
+            continue
+        for case, recipe in recipes or ():
+            cell = _recipe_cell(case, recipe, adapter, version, device, two_sample)
+            if match is None or match in cell.id:
+                cells.append(cell)
     total = sum(len(c.stochastic_checks) for c in cells)
     alpha = budget / max(total, 1)
     return Plan(tuple(cells), budget, resolution, seed, alpha)
 
 
+def _recipe_cell(case: Case, recipe: Recipe, adapter: Adapter, version: str, device: str,
+                 two_sample: frozenset[str]) -> Cell:
+    entry = case.entry
+    skip = None
+    if entry.versions is not None and not entry.versions.contains(version, prereleases=True):
+        skip = f"spec entry applies to {adapter.spec} {entry.versions}, not {version}"
+    elif entry.columns is not None and adapter.name not in entry.columns:
+        skip = f"spec entry applies to {', '.join(sorted(entry.columns))} only"
+    deviation = entry.known_deviations[0] if entry.known_deviations else None
+    checks_ = stochastic_checks(case) if skip is None else ()
+    if skip is None and recipe.source_spec in two_sample and checks_:
+        checks_ = (*checks_, TWO_SAMPLE)
+    return Cell(case, adapter.name, version, device, RECIPE_DTYPE, checks_, deviation, skip,
+                recipe)
+
+
+TWO_SAMPLE = "two-sample"
+
+
 def request_for(plan: Plan, cell: Cell) -> SampleRequest:
     case = cell.case
+    recipe = cell.recipe
     return SampleRequest(case.entry.target, case.entry.param, dict(case.kwargs), case.shape,
                          plan.count(cell), cell.device, cell.dtype, plan.seed_for(cell),
                          input_shape=case.input_shape,
-                         reuse=case.entry.repeat is not None and case.entry.repeat.reuse)
+                         reuse=case.entry.repeat is not None and case.entry.repeat.reuse,
+                         init_args=recipe.init_args if recipe else {},
+                         assign=recipe.assign if recipe else {})
 
 
-def evaluate(plan: Plan, cell: Cell, adapter: Adapter) -> CellResult:
-    """Draw the cell's samples through the adapter and run every applicable check."""
+def evaluate(plan: Plan, cell: Cell, adapter: Adapter,
+             sources: Mapping[str, Adapter] | None = None) -> CellResult:
+    """Draw the cell's samples through the adapter and run every applicable check.
+
+    ``sources`` (spec name -> adapter) are the other frameworks importable in this process: a
+    recipe cell from one of them also compares its draws with that framework's own."""
     if cell.skip_reason:
         return CellResult(cell, "skip", message=cell.skip_reason)
     request = request_for(plan, cell)
@@ -199,6 +241,16 @@ def evaluate(plan: Plan, cell: Cell, adapter: Adapter) -> CellResult:
     except Exception as exc:  # a check that cannot digest these samples: show it, do not crash
         result.status, result.message = "error", f"checking failed: {type(exc).__name__}: {exc}"
         return result
+    if TWO_SAMPLE in cell.stochastic_checks and sources and cell.recipe.source_spec in sources:
+        try:
+            check = two_sample_check(plan, cell, x, sources[cell.recipe.source_spec])
+        except Exception as exc:  # the source framework failing is this cell's error too
+            result.status = "error"
+            result.message = f"two-sample draw failed: {type(exc).__name__}: {exc}"
+            return result
+        result.checks.append(check)
+        result.two_sample = {"test": "ks_2samp", "p_value": check.p_value,
+                             "alpha": check.alpha, "passed": check.passed}
     result.seconds_check = time.perf_counter() - start
     shape_ok = x.shape[1:] == cell.case.shape
     result.n = int(x.shape[0] * selected_size(cell.case) if shape_ok else x.size)
@@ -208,6 +260,28 @@ def evaluate(plan: Plan, cell: Cell, adapter: Adapter) -> CellResult:
     if cell.deviation and not failed:
         result.message = f"known deviation {cell.deviation.id} not detected in this cell"
     return result
+
+
+def two_sample_check(plan: Plan, cell: Cell, x: np.ndarray,
+                     source: Adapter) -> checks.CheckResult:
+    """KS two-sample test of the recipe's draws ``x`` against A's own draws of A's case (same
+    number of instances, the cell's device when A has it), at the plan's alpha."""
+    a_case = cell.recipe.source
+    device = cell.device if cell.device in source.devices() else "cpu"
+    a_cell = Cell(a_case, source.name, source.version(), device, RECIPE_DTYPE, (), None, None)
+    request = SampleRequest(a_case.entry.target, a_case.entry.param, dict(a_case.kwargs),
+                            a_case.shape, x.shape[0], device, RECIPE_DTYPE,
+                            plan.seed_for(a_cell), input_shape=a_case.input_shape)
+    y = np.asarray(source.sample(request))
+    mine = (_select(x, cell.case) if cell.case.select else x).astype(np.float64).ravel()
+    theirs = (_select(y, a_case) if a_case.select else y).astype(np.float64).ravel()
+    test = stats.ks_2samp(mine, theirs)
+    passed = bool(test.pvalue >= plan.alpha)
+    return checks.CheckResult(TWO_SAMPLE, passed,
+                              f"ks_2samp against {source.name}'s own draws: D = "
+                              f"{test.statistic:.4g}, p = {test.pvalue:.3g} (alpha "
+                              f"{plan.alpha:.3g}, {mine.size} vs {theirs.size} values)",
+                              float(test.pvalue), plan.alpha)
 
 
 def run_checks(case: Case, x: np.ndarray, dtype: str, alpha: float) -> list[checks.CheckResult]:

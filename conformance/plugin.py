@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from initspec import engine, results
+from initspec import engine, recipes, results
 from initspec.adapter import AdapterUnavailable, load_adapter
 from initspec.loader import SpecError, framework_spec_path, load_framework
 
@@ -30,22 +30,30 @@ class Run:
         self.adapters = {name: load_adapter(name) for name in names}
         specs = {}
         self.plans: dict[str, engine.Plan] = {}
+        # A recipe cell of one column may compare its draws with another column's framework in
+        # this process (the JAX family; keras-torch with torch): spec name -> adapter.
+        self.sources = {a.spec: a for a in self.adapters.values()}
         for name, adapter in self.adapters.items():
             path = Path(opt("initspec_spec") or framework_spec_path(adapter.spec))
             if path not in specs:
                 specs[path] = load_framework(path)
+            ported = []
+            if opt("initspec_recipes") and not opt("initspec_spec"):
+                ported = recipes.generate(path, recipes.spec_paths())
             self.plans[name] = engine.build_plan(
                 specs[path], adapter,
                 devices=opt("initspec_device") or None, dtypes=opt("initspec_dtype") or None,
                 budget=opt("initspec_budget"), resolution=opt("initspec_resolution"),
                 seed=opt("initspec_seed"), match=opt("initspec_match"),
+                recipes=ported, two_sample=frozenset(self.sources) - {adapter.spec},
             )
         self.cells = [cell for plan in self.plans.values() for cell in plan.cells]
         self.results_dir = opt("initspec_results")
         self.results: list[engine.CellResult] = []
 
     def evaluate(self, cell: engine.Cell) -> engine.CellResult:
-        result = engine.evaluate(self.plans[cell.column], cell, self.adapters[cell.column])
+        result = engine.evaluate(self.plans[cell.column], cell, self.adapters[cell.column],
+                                 self.sources)
         self.results.append(result)
         return result
 
@@ -65,6 +73,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="relative variance error detected with 99%% power")
     group.addoption("--match", dest="initspec_match", help="only cells whose id contains this")
     group.addoption("--results", dest="initspec_results", help="write results JSON here")
+    group.addoption("--no-recipes", dest="initspec_recipes", action="store_false", default=True,
+                    help="do not generate the porting-recipe cells (conformance/recipes.py)")
 
 
 def pytest_configure(config: pytest.Config) -> None:

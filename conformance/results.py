@@ -70,6 +70,7 @@ def record(result: CellResult) -> dict[str, Any]:
         "seconds_check": round(result.seconds_check, 4),
         "checks": [dataclasses.asdict(c) for c in result.checks],
         "reproducer": result.reproducer,
+        "recipe": cell.recipe.record(result.two_sample) if cell.recipe else None,
     })
 
 

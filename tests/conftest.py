@@ -5,12 +5,14 @@ from __future__ import annotations
 import math
 import sys
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pytest
 from scipy import stats
 
 from initspec.adapter import Adapter, SampleRequest, Unsupported
+from initspec.adapters._common import build_initializer
 from initspec.distributions import DTYPES
 from initspec.loader import FrameworkSpec, load_framework, load_schemes
 
@@ -69,6 +71,7 @@ class FakeAdapter(Adapter):
 
     name = "fake"
     spec = "fake"
+    requests: ClassVar[list[SampleRequest]] = []  # what fake.Layer was asked to draw (porting recipes)
 
     def __init__(self, version: str = "1.0"):
         self._version = version
@@ -142,6 +145,19 @@ class FakeAdapter(Adapter):
         return x
 
     @staticmethod
+    def _Shifted(rng, request):
+        return rng.normal(0.5, 1, request.shape)
+
+    @staticmethod
+    def _Layer(rng, request):  # a layer taking its initializers as arguments (porting recipes)
+        self = FakeAdapter
+        self.requests.append(request)
+        spec = request.init_args[f"{request.param}_init"]
+        return build_initializer(FAKE_INIT, spec)(rng, request.shape)
+
+    _Table = _Layer
+
+    @staticmethod
     def _Legacy(rng, request):
         return np.ones(request.shape)
 
@@ -165,6 +181,33 @@ class FakeAdapter(Adapter):
             raise Unsupported(f"fake.Half has no {request.dtype} kernel")
         bound = math.sqrt(3 / request.kwargs["fan_in"])
         return rng.uniform(-bound, bound, request.shape)
+
+
+class FAKE_INIT:
+    """Initializers of the fake framework: each returns a function of (rng, shape)."""
+
+    @staticmethod
+    def variance_scaling(scale, mode, distribution):
+        assert distribution == "uniform"
+
+        def init(rng, shape):
+            fan_in, fan_out = shape[-2], shape[-1]
+            fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[mode]
+            bound = math.sqrt(3 * scale / fan)
+            return rng.uniform(-bound, bound, shape)
+        return init
+
+    @staticmethod
+    def uniform(low, high):
+        return lambda rng, shape: rng.uniform(low, high, shape)
+
+    @staticmethod
+    def normal(std):
+        return lambda rng, shape: rng.normal(0, std, shape)
+
+    @staticmethod
+    def constant(value):
+        return lambda rng, shape: np.full(shape, value)
 
 
 @pytest.fixture
