@@ -71,7 +71,7 @@ class FakeAdapter(Adapter):
 
     name = "fake"
     spec = "fake"
-    requests: ClassVar[list[SampleRequest]] = []  # what fake.Layer was asked to draw (porting recipes)
+    requests: ClassVar[list[SampleRequest]] = []  # what fake.Layer drew (porting recipes)
 
     def __init__(self, version: str = "1.0"):
         self._version = version
