@@ -223,7 +223,10 @@ def evaluate(plan: Plan, cell: Cell, adapter: Adapter,
     if cell.skip_reason:
         return CellResult(cell, "skip", message=cell.skip_reason)
     request = request_for(plan, cell)
-    result = CellResult(cell, "pass", count=request.count, reproducer=adapter.reproducer(request))
+    reproducer = adapter.reproducer(request)
+    if cell.recipe is not None:  # the adapter's snippet shows the layer; the recipe its init
+        reproducer = f"{reproducer}\n# porting recipe (what ran):\n{cell.recipe.call}".lstrip()
+    result = CellResult(cell, "pass", count=request.count, reproducer=reproducer)
     start = time.perf_counter()
     try:
         x = np.asarray(adapter.sample(request))

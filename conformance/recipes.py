@@ -232,7 +232,9 @@ def _recipe_case(doc: Any, index: int, b_entry: Mapping[str, Any], a_entry: Mapp
         deviation = KnownDeviation(f"recipe-gap:{a_framework}:{a_case.entry.concept}", gap,
                                    a_case.entry.docs_url)
     entry = dataclasses.replace(case.entry, known_deviations=(deviation,) if deviation else ())
-    return dataclasses.replace(case, entry=entry), recipe
+    # the cell claims A's default: state it in A's neutral form (all of A's cases), not in the
+    # absolute numbers one case would give
+    return dataclasses.replace(case, entry=entry, neutral=a_case.neutral), recipe
 
 
 # --------------------------------------------------------------------------- forms
