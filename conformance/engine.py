@@ -192,7 +192,8 @@ def _recipe_cell(case: Case, recipe: Recipe, adapter: Adapter, version: str, dev
         skip = f"spec entry applies to {adapter.spec} {entry.versions}, not {version}"
     elif entry.columns is not None and adapter.name not in entry.columns:
         skip = f"spec entry applies to {', '.join(sorted(entry.columns))} only"
-    deviation = entry.known_deviations[0] if entry.known_deviations else None
+    deviation = next((d for d in entry.known_deviations
+                      if d.applies(device, RECIPE_DTYPE, version, adapter.name)), None)
     checks_ = stochastic_checks(case) if skip is None else ()
     if skip is None and recipe.source_spec in two_sample and checks_:
         checks_ = (*checks_, TWO_SAMPLE)

@@ -28,6 +28,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from packaging.specifiers import SpecifierSet
+
 from initspec import loader
 from initspec.distributions import continuous
 from initspec.loader import Case, KnownDeviation, Scheme, SpecError
@@ -224,17 +226,28 @@ def _recipe_case(doc: Any, index: int, b_entry: Mapping[str, Any], a_entry: Mapp
         raise SpecError(f"recipe from {a_framework} {a_case.name}: {exc}") from None
     style = writes["style"]
     slot = b_entry["init_arg"] if style == "argument" else b_entry["param"]
-    init, needs, gap = choose(writes, a_case, case.shape)
+    init, needs, gap, form = choose(writes, a_case, case.shape)
     recipe = Recipe(a_case.entry.concept, a_framework, a_case.entry.name, a_case.label, a_case,
                     style, slot, init, render(writes, b_entry, slot, init), needs, gap)
-    deviation = None
+    deviations = [_deviation(d) for d in form.get("known_deviations", [])]
     if gap:  # the nearest call is expected to fail its checks: that is the evidence of the gap
-        deviation = KnownDeviation(f"recipe-gap:{a_framework}:{a_case.entry.concept}", gap,
-                                   a_case.entry.docs_url)
-    entry = dataclasses.replace(case.entry, known_deviations=(deviation,) if deviation else ())
+        deviations.insert(0, KnownDeviation(f"recipe-gap-{a_framework}-"
+                                            f"{a_case.entry.concept.replace('.', '-')}", gap,
+                                            a_case.entry.docs_url))
+    entry = dataclasses.replace(case.entry, known_deviations=tuple(deviations))
     # the cell claims A's default: state it in A's neutral form (all of A's cases), not in the
     # absolute numbers one case would give
     return dataclasses.replace(case, entry=entry, neutral=a_case.neutral), recipe
+
+
+def _deviation(raw: Mapping[str, Any]) -> KnownDeviation:
+    """A known deviation a writes form carries (B's framework does not draw what the call says)."""
+    return KnownDeviation(raw["id"], raw["reason"], raw["link"],
+                          frozenset(raw["dtypes"]) if "dtypes" in raw else None,
+                          frozenset(raw["devices"]) if "devices" in raw else None,
+                          SpecifierSet(raw["versions"]) if "versions" in raw else None,
+                          frozenset(raw["checks"]) if "checks" in raw else None,
+                          frozenset(raw["columns"]) if "columns" in raw else None)
 
 
 # --------------------------------------------------------------------------- forms
@@ -281,9 +294,10 @@ def _fan(fans: Mapping[str, float], mode: str) -> float:
     return (fans["fan_in"] + fans["fan_out"]) / 2 if mode == "fan_avg" else fans[mode]
 
 
-def choose(writes: Mapping[str, Any], case: Case,
-           shape: Sequence[int]) -> tuple[dict[str, Any], str | None, str | None]:
-    """(structured call, needs, gap) that writes A's ``case`` in B's vocabulary on B's shape.
+def choose(writes: Mapping[str, Any], case: Case, shape: Sequence[int]
+           ) -> tuple[dict[str, Any], str | None, str | None, Mapping[str, Any]]:
+    """(structured call, needs, gap, the writes form used): A's ``case`` in B's vocabulary, on
+    B's ``shape``.
 
     Fan-relative (a variance-scaling call) when A's neutral form is one and B's initializer,
     applied to B's parameter, sees the same fan as A's neutral one; otherwise the absolute
@@ -301,7 +315,7 @@ def choose(writes: Mapping[str, Any], case: Case,
         vs = {**params, "scale": variance * _fan(fans, neutral.mode), "mode": neutral.mode}
         form = _first_holding(forms[f"variance_scaling_{_VS_FAMILY[case.family]}"], vs)
         if form is not None:
-            return _instantiate(form, vs), _join(needs, form), None
+            return _instantiate(form, vs), _join(needs, form), None, form
     kind = _ABSOLUTE[case.family]
     if kind not in forms:
         raise SpecError(f"the writes table has no form {kind!r}")
@@ -321,7 +335,7 @@ def choose(writes: Mapping[str, Any], case: Case,
         needs.append(f"the numbers are {case.entry.framework}'s for {case.label} "
                      "(the initializer does not see the layer's sizes): recompute them for "
                      "other sizes")
-    return _instantiate(form, params), _join(needs, form), gap
+    return _instantiate(form, params), _join(needs, form), gap, form
 
 
 def _shape_specific(case: Case) -> bool:

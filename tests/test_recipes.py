@@ -133,3 +133,14 @@ def test_mapped_values_refuse_a_grouped_conv_into_a_layer_without_groups():
     assert recipes.mapped_values(a_dims, {"c_in": 8, "groups": 4}, {"in": "n"}, {"n": 1}) is None
     assert recipes.mapped_values(a_dims, {"c_in": 8, "groups": 1}, {"in": "n"}, {"n": 1}) == \
         {"n": 8}
+
+
+def test_a_writes_form_carries_its_known_deviations_to_the_columns_they_name(generated):
+    ((case, recipe),) = _by_source(generated, "Dense.bias")
+    assert [d.id for d in case.entry.known_deviations] == ["fake-constant-off-by-one"]
+    plan, (result,) = _evaluate([(case, recipe)])
+    assert plan.cells[0].deviation is None and result.verdict == "pass"  # not this column
+    other = type("Other", (FakeAdapter,), {"name": "other-column"})()
+    plan = engine.build_plan(engine.FrameworkSpec("fake-b", ("float32",), (), str(B)), other,
+                             recipes=[(case, recipe)])
+    assert plan.cells[0].deviation.id == "fake-constant-off-by-one"
