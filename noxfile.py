@@ -63,7 +63,7 @@ def conformance(session: nox.Session, env: str) -> None:
 @nox.session(python="3.11")
 def tests(session: nox.Session) -> None:
     """The engine's own tests: numpy/scipy only, no ML framework."""
-    session.install(".")
+    session.install(".", "nox")  # nox: the test of the CI matrix lists this noxfile's sessions
     session.run("pytest", "tests", "-q", *session.posargs)
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import inspect
+import operator
 from collections.abc import Callable, Mapping
+from functools import reduce
 from typing import Any
 
 
@@ -58,3 +60,24 @@ def build_initializer(namespace: Any, spec: Mapping[str, Any], *first: Any) -> A
 
 def _tuples(value: Any) -> Any:
     return tuple(value) if isinstance(value, list) else value
+
+
+def param_terms(param: str) -> tuple[str, ...]:
+    """The parameter paths a spec ``param`` names: ``"bias_ih_l0 + bias_hh_l0"`` -> both, a plain
+    path -> itself. A sum names parameters the network only ever sees added."""
+    terms = tuple(t.strip() for t in param.split("+"))
+    if not all(terms):
+        raise ValueError(f"param {param!r}: a sum needs a parameter path on each side of '+'")
+    return terms
+
+
+def read_param(param: str, get: Callable[[str], Any]) -> Any:
+    """The value a spec ``param`` names, each path read with ``get``; a sum is added elementwise
+    by the framework's own ``+`` on its own arrays, i.e. in the parameter dtype, as the network
+    adds them (in 16-bit the sum is rounded to the dtype once more, not computed in float64)."""
+    return reduce(operator.add, (get(t) for t in param_terms(param)))
+
+
+def param_expr(param: str, prefix: str) -> str:
+    """``m.a + m.b`` for reproducer snippets (``prefix`` = ``"m."``)."""
+    return " + ".join(f"{prefix}{t}" for t in param_terms(param))

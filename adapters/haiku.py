@@ -36,6 +36,8 @@ from initspec.adapters._common import (
     build_initializer,
     call_repr,
     is_unsupported_error,
+    param_terms,
+    read_param,
 )
 
 _INIT_PREFIX = "initializers."
@@ -68,14 +70,18 @@ class HaikuAdapter(_jax.JaxFamilyAdapter):
                 raise Unsupported(f"{request.target}: a module entry needs `param` and `input`")
             forward = _forward(target, request.kwargs, request.init_args)
             init = hk.transform_with_state(forward).init
-            module, name = request.param.rsplit(".", 1)
             x_dtype = _input_dtype(target, dtype)
             shape = request.input_shape
 
             def fn(key: jax.Array) -> jax.Array:
                 params, state = init(key, jnp.ones(shape, x_dtype))
-                tree = params if module in params and name in params[module] else state
-                return tree[module][name]
+
+                def read(path: str) -> jax.Array:  # `module/path.name` in params, else state
+                    module, name = path.rsplit(".", 1)
+                    tree = params if module in params and name in params[module] else state
+                    return tree[module][name]
+
+                return read_param(request.param, read)  # a sum is added in the dtype
 
         size = int(np.prod(request.shape, dtype=np.int64))
         try:
@@ -119,9 +125,9 @@ class HaikuAdapter(_jax.JaxFamilyAdapter):
             lines.append(f"    return m({', '.join(args)})")
         lines.append(f"params, state = hk.transform_with_state(f).init("
                      f"key, jnp.ones({request.input_shape}, {x_dtype}))")
-        path, name = request.param.rsplit(".", 1)
-        lines.append(f"x = {{**params, **state}}[{path!r}][{name!r}]  "
-                     f"# (jax.device {request.device})")
+        terms = [t.rsplit(".", 1) for t in param_terms(request.param)]
+        value = " + ".join(f"{{**params, **state}}[{path!r}][{name!r}]" for path, name in terms)
+        lines.append(f"x = {value}  # (jax.device {request.device})")
         return "\n".join(lines)
 
 

@@ -15,6 +15,8 @@ from initspec.adapters._common import (
     build_initializer,
     call_repr,
     is_unsupported_error,
+    param_expr,
+    read_param,
 )
 
 _INIT_PREFIX = "nn.init."
@@ -60,7 +62,9 @@ class TorchAdapter(Adapter):
         module = cls(**accepted_kwargs(cls, request.kwargs), device=request.device, dtype=dtype)
         for path, spec in request.assign.items():  # porting recipes: construct, then init
             build_initializer(torch.nn.init, spec, operator.attrgetter(path)(module))
-        return _to_numpy(operator.attrgetter(request.param)(module))
+        # a sum (bias_ih_l0 + bias_hh_l0) is added by torch in the parameter dtype
+        return _to_numpy(read_param(request.param,
+                                    lambda path: operator.attrgetter(path)(module)))
 
     def reproducer(self, request: SampleRequest) -> str:
         dtype = f"torch.{request.dtype}"
@@ -79,7 +83,8 @@ class TorchAdapter(Adapter):
             lines.append("m = " + call_repr(f"torch.{request.target}",
                                             accepted_kwargs(cls, request.kwargs),
                                             f"device={request.device!r}", f"dtype={dtype}"))
-            lines.append(f"x = m.{request.param}  # 1 of {request.count} instances")
+            lines.append(f"x = {param_expr(request.param, 'm.')}  "
+                         f"# 1 of {request.count} instances")
         return "\n".join(lines)
 
 

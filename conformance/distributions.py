@@ -19,6 +19,7 @@ FAMILY_PARAMS: dict[str, tuple[str, ...]] = {
     "uniform": ("low", "high"),
     "normal": ("mean", "std"),
     "truncnorm": ("mean", "std", "a", "b"),
+    "triangular": ("low", "mode", "high"),
     "constant": ("value",),
     "orthogonal": ("gain", "axis", "blocks"),
     "delta_orthogonal": ("gain",),
@@ -48,6 +49,12 @@ def continuous(family: str, params: Mapping[str, float]):
         if not p["b"] > p["a"]:
             raise ValueError(f"truncnorm needs a < b, got {p['a']!r}, {p['b']!r}")
         return stats.truncnorm(p["a"], p["b"], loc=p["mean"], scale=_positive(p["std"]))
+    if family == "triangular":  # e.g. the sum of two independent uniforms of equal width
+        low, mode, high = p["low"], p["mode"], p["high"]
+        if not (high > low and low <= mode <= high):
+            raise ValueError(f"triangular needs low <= mode <= high and low < high, got "
+                             f"{low!r}, {mode!r}, {high!r}")
+        return stats.triang((mode - low) / (high - low), loc=low, scale=high - low)
     if family == "sparse":  # the non-zero entries
         return stats.norm(loc=0.0, scale=_positive(p["std"]))
     return None

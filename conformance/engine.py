@@ -21,12 +21,13 @@ from scipy import stats
 from initspec import checks, power
 from initspec.adapter import Adapter, SampleRequest, Unsupported
 from initspec.distributions import DTYPES, continuous, reference
-from initspec.loader import Case, FrameworkSpec, KnownDeviation
+from initspec.loader import Case, FrameworkSpec, KnownDeviation, Raises
 from initspec.recipes import RECIPE_DTYPE, Recipe
 
 DEFAULT_BUDGET = 1e-3
 DEFAULT_RESOLUTION = 0.01
-EXACT_INSTANCES = {"constant": 2, "identity": 2, "orthogonal": 3, "delta_orthogonal": 3}
+EXACT_INSTANCES = {"constant": 2, "identity": 2, "orthogonal": 3, "delta_orthogonal": 3,
+                   "raises": 1}
 REPEAT_INSTANCES = 3
 
 
@@ -228,6 +229,8 @@ def evaluate(plan: Plan, cell: Cell, adapter: Adapter,
     if cell.recipe is not None:  # the adapter's snippet shows the layer; the recipe its init
         reproducer = f"{reproducer}\n# porting recipe (what ran):\n{cell.recipe.call}".lstrip()
     result = CellResult(cell, "pass", count=request.count, reproducer=reproducer)
+    if cell.case.entry.expect == "raises":
+        return _evaluate_raises(result, request, adapter)
     start = time.perf_counter()
     try:
         x = np.asarray(adapter.sample(request))
@@ -286,6 +289,48 @@ def two_sample_check(plan: Plan, cell: Cell, x: np.ndarray,
                               f"{test.statistic:.4g}, p = {test.pvalue:.3g} (alpha "
                               f"{plan.alpha:.3g}, {mine.size} vs {theirs.size} values)",
                               float(test.pvalue), plan.alpha)
+
+
+def _evaluate_raises(result: CellResult, request: SampleRequest,
+                     adapter: Adapter) -> CellResult:
+    """``expect: raises``: the cell passes only when the adapter's call raises as stated."""
+    start = time.perf_counter()
+    try:
+        x = adapter.sample(request)
+    except Unsupported as exc:  # the dtype/device itself is unsupported: no statement either way
+        result.status, result.message = "skip", f"unsupported: {exc}"
+        return result
+    except Exception as exc:  # the expected outcome: judged by check_raises
+        check = check_raises(exc, result.cell.case.entry.raises)
+    else:
+        check = checks.CheckResult("raises", False, _expected_raise(result.cell.case.entry.raises)
+                                   + f", drew values (shape {np.shape(x)})")
+    result.seconds_sample = time.perf_counter() - start
+    result.checks = [check]
+    result.status = "pass" if check.passed else "fail"
+    result.message = "" if check.passed else f"raises: {check.message}"
+    if result.cell.deviation and check.passed:
+        result.message = f"known deviation {result.cell.deviation.id} not detected in this cell"
+    return result
+
+
+def _expected_raise(raises: Raises | None) -> str:
+    what = raises.type if raises and raises.type else "an exception"
+    return f"expected to raise {what}" + (f" matching {raises.match!r}"
+                                          if raises and raises.match else "")
+
+
+def check_raises(exc: BaseException, raises: Raises | None) -> checks.CheckResult:
+    """An exact check: ``exc`` is of the stated class (or a subclass) and its message contains the
+    stated fragment. No error budget: nothing about it is random."""
+    first = str(exc).splitlines()[0] if str(exc) else ""
+    raised = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    type_ok = raises is None or raises.type is None or raises.type in names
+    match_ok = raises is None or raises.match is None or raises.match in str(exc)
+    ok = type_ok and match_ok
+    message = f"raised {raised}" if ok else f"{_expected_raise(raises)}, raised {raised}"
+    return checks.CheckResult("raises", ok, message, stats={"raised": type(exc).__name__})
 
 
 def run_checks(case: Case, x: np.ndarray, dtype: str, alpha: float) -> list[checks.CheckResult]:

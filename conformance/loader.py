@@ -89,6 +89,39 @@ class Repeat:
 
 
 @dataclass(frozen=True)
+class Condition:
+    """What a reader must know before trusting a cell (a value set from data, changed at run time,
+    an option off by default, no default at all, two parameters the network only sees added)."""
+
+    kind: str  # one of CONDITION_KINDS
+    text: str
+    dtypes: frozenset[str] | None = None  # only cells of these dtypes carry it
+    columns: frozenset[str] | None = None  # only these columns (one Keras backend)
+
+    def applies(self, dtype: str, column: str) -> bool:
+        return ((self.dtypes is None or dtype in self.dtypes)
+                and (self.columns is None or column in self.columns))
+
+
+CONDITION_KINDS = ("data-dependent", "no-default", "off-by-default", "runtime-change", "sum",
+                   "part")
+
+
+@dataclass(frozen=True)
+class Raises:
+    """``expect: raises``: the target raises; optionally of a type (matched against the exception's
+    class and its bases by name) and with a message fragment."""
+
+    type: str | None = None
+    match: str | None = None
+
+
+# An entry that states ``expect: raises`` draws nothing: it has no scheme of its own.
+RAISES_SCHEME = Scheme("raises", "the target raises instead of drawing values", (), "raises", {},
+                       None, {}, None, None)
+
+
+@dataclass(frozen=True)
 class Entry:
     """One spec entry: a parameter or initializer, before expansion into shape cases."""
 
@@ -110,6 +143,9 @@ class Entry:
     repeat: Repeat | None = None
     concept: str | None = None  # cross-framework row of the overview table
     fan_note: str | None = None  # how the framework's fan rule differs from the neutral one
+    conditions: tuple[Condition, ...] = ()
+    expect: str | None = None  # "raises": the target must raise (see Raises)
+    raises: Raises | None = None
 
 
 @dataclass(frozen=True)
@@ -348,10 +384,21 @@ def load_framework(path: Path | str, schemes: Mapping[str, Scheme] | None = None
 
 def _expand(doc: _Located, keys: list[Any], raw: dict[str, Any], framework: str,
             schemes: Mapping[str, Scheme]) -> list[Case]:
-    if raw["scheme"] not in schemes:
+    expect = raw.get("expect")
+    if expect == "raises":  # the schema forbids scheme/with here: nothing is drawn
+        raw = {**raw, "with": {}}
+        scheme = RAISES_SCHEME
+    elif raw["scheme"] not in schemes:
         raise doc.error([*keys, "scheme"], f"unknown scheme {raw['scheme']!r} "
                         f"(known: {', '.join(sorted(schemes))})")
-    scheme = schemes[raw["scheme"]]
+    else:
+        scheme = schemes[raw["scheme"]]
+    raises = Raises(raw["raises"].get("type"), raw["raises"].get("match")) \
+        if "raises" in raw else (Raises() if expect == "raises" else None)
+    conditions = tuple(
+        Condition(c["kind"], c["text"], frozenset(c["dtypes"]) if "dtypes" in c else None,
+                  frozenset(c["columns"]) if "columns" in c else None)
+        for c in raw.get("conditions", []))
     deviations = tuple(
         KnownDeviation(
             d["id"], d["reason"], d["link"],
@@ -374,6 +421,7 @@ def _expand(doc: _Located, keys: list[Any], raw: dict[str, Any], framework: str,
         repeat=Repeat(raw["repeat"]["reuse"], raw["repeat"]["expect"]) if "repeat" in raw else None,
         concept=raw.get("concept"),
         fan_note=raw.get("fan_note"),
+        conditions=conditions, expect=expect, raises=raises,
     )
     fixed = raw.get("kwargs", {})
     formulas = {

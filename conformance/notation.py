@@ -122,8 +122,8 @@ def neutral_of(cases: Sequence[Any] | Any) -> Neutral | None:
         cases = [cases]
     first = cases[0]
     entry = first.entry
-    if entry.repeat is not None:
-        return None
+    if entry.repeat is not None or getattr(entry, "expect", None) == "raises":
+        return None  # nothing drawn: a reproducibility entry, or a target that raises
     return from_params(first.family, [c.params for c in cases],
                        [c.neutral_fans for c in cases], entry.fan_note,
                        [_numeric(c.kwargs) for c in cases], entry.variance_text)
@@ -171,6 +171,8 @@ def from_params(family: str, params: Sequence[Mapping[str, float]],
         return _normal(params, variances, fans, fan_note, stated)
     if family == "truncnorm":
         return _truncnorm(params, variances, fans, fan_note, stated)
+    if family == "triangular":
+        return _triangular(params, variances, fans, fan_note)
     raise ValueError(f"no neutral notation for family {family!r}")
 
 
@@ -261,6 +263,22 @@ def _uniform(params, variances, fans, note, stated) -> Neutral:
     return Neutral(text, text, number(variances[0]), note, "uniform")
 
 
+def _triangular(params, variances, fans, note) -> Neutral:
+    """A centred symmetric triangular is the sum of two independent equal uniforms (torch's
+    b_ih + b_hh): stated as that sum of the uniform's own neutral form."""
+    p = params[0]
+    if all(_symmetric(q["low"], q["high"]) and q["mode"] == 0 for q in params):
+        term = _uniform([{"low": q["low"] / 2, "high": q["high"] / 2} for q in params],
+                        [v / 2 for v in variances], fans, note, None)
+        variance = (over_fan(2 * term.scale, term.mode) if term.mode else
+                    number(variances[0]))
+        return Neutral(f"Sum of two {term.form}",
+                       f"{term.distribution} + {term.distribution} (triangular)", variance, note,
+                       "triangular", 2 * term.scale if term.scale else None, term.mode)
+    text = f"Triangular({number(p['low'])}, {number(p['mode'])}, {number(p['high'])})"
+    return Neutral(text, text, number(variances[0]), note, "triangular")
+
+
 def _normal(params, variances, fans, note, stated) -> Neutral:
     p = params[0]
     centred = all(q["mean"] == 0 for q in params)
@@ -312,6 +330,8 @@ def numbers(case: Any) -> str:
     elif family == "truncnorm":
         lo, hi = p["mean"] + p["a"] * p["std"], p["mean"] + p["b"] * p["std"]
         d = f"TN({_num(p['mean'])}, σ={_num(p['std'])}, [{_num(lo)}, {_num(hi)}])"
+    elif family == "triangular":
+        d = f"Tri({_num(p['low'])}, {_num(p['mode'])}, {_num(p['high'])})"
     elif family == "constant":
         return f"= {_num(p['value'])}"
     else:

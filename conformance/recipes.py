@@ -214,8 +214,12 @@ def _recipe_case(doc: Any, index: int, b_entry: Mapping[str, Any], a_entry: Mapp
     values = mapped_values(a_entry["dims"], a_case.kwargs, b_entry["dims"], b_entry["cases"][0])
     if values is None:
         return None
+    # B's own claims about its default (variance, bounds, deviations, promises, "raises") are
+    # not the recipe's: it claims A's distribution
     raw = {k: v for k, v in b_entry.items()
-           if k not in ("variance", "bounds", "known_deviations", "cases", "scheme", "with")}
+           if k not in ("variance", "bounds", "known_deviations", "cases", "scheme", "with",
+                        "expect", "raises", "history")}
+    raw["docs"] = {"claim": b_entry["docs"]["claim"], "url": b_entry["docs"]["url"]}
     raw.update(name=f"{PREFIX}[{a_framework}:{a_case.entry.name}]/{b_entry['name']}",
                cases=[values], dtypes=[RECIPE_DTYPE], scheme=BASE_SCHEMES[a_case.family],
                **{"with": {k: float(v) for k, v in a_case.params.items()}})

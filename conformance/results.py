@@ -70,6 +70,11 @@ def record(result: CellResult) -> dict[str, Any]:
         "seconds_check": round(result.seconds_check, 4),
         "checks": [dataclasses.asdict(c) for c in result.checks],
         "reproducer": result.reproducer,
+        "conditions": [{"kind": c.kind, "text": c.text} for c in entry.conditions
+                       if c.applies(cell.dtype, cell.column)],
+        **({"expect": entry.expect,
+            "raises": dataclasses.asdict(entry.raises) if entry.raises else None}
+           if entry.expect else {}),
         "recipe": cell.recipe.record(result.two_sample) if cell.recipe else None,
     })
 

