@@ -162,6 +162,8 @@ def _unported(concept: str, case: Case, writes: Any, b_entries: Mapping[str, Any
         return "an entry of the pair states no `dims`"
     if writes["style"] == "argument" and "init_arg" not in b_entry:
         return "B's entry states no `init_arg`"
+    if "select" in a_raw:  # a slice (Keras's forget gate) is not the parameter's default
+        return "A's entry states a slice of its parameter, not the whole default"
     if case.family not in BASE_SCHEMES:
         return f"family {case.family} is not ported"
     return None
@@ -214,6 +216,8 @@ def _recipe_case(doc: Any, index: int, b_entry: Mapping[str, Any], a_entry: Mapp
     values = mapped_values(a_entry["dims"], a_case.kwargs, b_entry["dims"], b_entry["cases"][0])
     if values is None:
         return None
+    extra = dict(b_entry.get("recipe_kwargs", {}))  # layer arguments the recipe needs too
+    values.update(extra)
     # B's own claims about its default (variance, bounds, deviations, promises, "raises") are
     # not the recipe's: it claims A's distribution
     raw = {k: v for k, v in b_entry.items()
@@ -231,8 +235,11 @@ def _recipe_case(doc: Any, index: int, b_entry: Mapping[str, Any], a_entry: Mapp
     style = writes["style"]
     slot = b_entry["init_arg"] if style == "argument" else b_entry["param"]
     init, needs, gap, form = choose(writes, a_case, case.shape)
+    if extra:
+        args = ", ".join(f"{k}={v!r}" for k, v in extra.items())
+        needs = "; ".join(filter(None, [f"also pass {args}", needs]))
     recipe = Recipe(a_case.entry.concept, a_framework, a_case.entry.name, a_case.label, a_case,
-                    style, slot, init, render(writes, b_entry, slot, init), needs, gap)
+                    style, slot, init, render(writes, b_entry, slot, init, extra), needs, gap)
     deviations = [_deviation(d) for d in form.get("known_deviations", [])]
     if gap:  # the nearest call is expected to fail its checks: that is the evidence of the gap
         deviations.insert(0, KnownDeviation(f"recipe-gap-{a_framework}-"
@@ -421,12 +428,13 @@ def call_text(namespace: str, init: Mapping[str, Any], *first: str) -> str:
 
 
 def render(writes: Mapping[str, Any], b_entry: Mapping[str, Any], slot: str,
-           init: Mapping[str, Any]) -> str:
+           init: Mapping[str, Any], extra: Mapping[str, Any] | None = None) -> str:
     """The paste-ready code: the layer call with the initializer argument, or the construction
     followed by the framework's way of overwriting the parameter (``writes.assign``)."""
     layer = f"{writes.get('layer_prefix', '')}{b_entry['target']}"
+    args = "".join(f"{k}={literal(v)}, " for k, v in (extra or {}).items())
     if writes["style"] == "argument":
-        return f"{layer}(..., {slot}={call_text(writes['namespace'], init)})"
+        return f"{layer}(..., {args}{slot}={call_text(writes['namespace'], init)})"
     first = [text.format(param=slot) for text in writes.get("assign_first", [])]
     value = call_text(writes["namespace"], init, *first)
     return f"m = {layer}(...)\n" + writes["assign"].format(param=slot, call=value)
