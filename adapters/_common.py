@@ -4,25 +4,61 @@ from __future__ import annotations
 
 import inspect
 import operator
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from functools import reduce
 from typing import Any
+
+from initspec.adapter import TargetNotFound, UnknownArgument
+
+
+def accepted_names(fn: Callable[..., Any]) -> set[str] | None:
+    """The keyword arguments ``fn`` names; None when it takes ``**kwargs`` (anything goes)."""
+    params = inspect.signature(fn).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return None
+    return {name for name, p in params.items() if p.kind is not inspect.Parameter.VAR_POSITIONAL}
+
+
+def split_kwargs(kwargs: Mapping[str, Any], accepted: Collection[str] | None,
+                 symbols: Collection[str], target: str) -> dict[str, Any]:
+    """The arguments ``target`` takes; the others must be the entry's shape symbols.
+
+    A name that the target does not take and that the entry uses in no formula is a misspelt
+    argument (``bais: false``): it raises :class:`UnknownArgument` instead of being dropped.
+    ``accepted`` None means the target takes anything (``**kwargs``): every name is passed.
+    """
+    if accepted is None:
+        return dict(kwargs)
+    unknown = sorted(k for k in kwargs if k not in accepted and k not in symbols)
+    if unknown:
+        names = ", ".join(unknown)
+        raise UnknownArgument(
+            f"{target} takes no argument {names}, and the entry uses it in no formula "
+            f"(takes: {', '.join(sorted(accepted)) or 'none'})", unknown[0])
+    return {k: v for k, v in kwargs.items() if k in accepted}
 
 
 def accepted_kwargs(fn: Callable[..., Any], kwargs: Mapping[str, Any],
                     fixed: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The subset of ``kwargs`` that ``fn`` accepts: other case values are shape symbols.
+    """The subset of ``kwargs`` that ``fn`` accepts (no checking: see :func:`split_kwargs`).
 
-    A name in ``fixed`` (arguments the spec states outright) that ``fn`` rejects is an error, so
-    a misspelt argument can never be dropped silently.
+    A name in ``fixed`` (arguments the spec states outright) that ``fn`` rejects is an error.
     """
-    params = inspect.signature(fn).parameters
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+    names = accepted_names(fn)
+    if names is None:
         return dict(kwargs)
-    rejected = sorted(set(fixed or {}) - set(params))
+    rejected = sorted(set(fixed or {}) - names)
     if rejected:
         raise TypeError(f"{getattr(fn, '__qualname__', fn)} takes no argument {rejected}")
-    return {k: v for k, v in kwargs.items() if k in params}
+    return {k: v for k, v in kwargs.items() if k in names}
+
+
+def resolve_target(root: Any, dotted: str, root_name: str) -> Any:
+    """``root.a.b.c`` for ``dotted = "a.b.c"``; a one-line :class:`TargetNotFound` otherwise."""
+    try:
+        return reduce(getattr, dotted.split("."), root)
+    except AttributeError:
+        raise TargetNotFound(f"{root_name}.{dotted} does not exist") from None
 
 
 def call_repr(name: str, kwargs: Mapping[str, Any], *extra: str) -> str:

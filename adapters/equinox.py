@@ -7,7 +7,6 @@ one compiled function (``_jax.draw``: ``jit(vmap(build))`` over keys split from 
 from __future__ import annotations
 
 import inspect
-from functools import reduce
 from typing import Any
 
 import equinox as eqx
@@ -16,7 +15,13 @@ import numpy as np
 
 from initspec.adapter import SampleRequest, Unsupported
 from initspec.adapters import _jax
-from initspec.adapters._common import accepted_kwargs, build_initializer, call_repr
+from initspec.adapters._common import (
+    accepted_names,
+    build_initializer,
+    call_repr,
+    resolve_target,
+    split_kwargs,
+)
 
 #: A ``param`` path starting with this reads the layer's State (eqx.nn.make_with_state), e.g.
 #: ``state.batch_state_index.1`` = ``state.get(layer.batch_state_index)[1]``.
@@ -97,12 +102,13 @@ class EquinoxAdapter(_jax.JaxFamilyAdapter):
 
 
 def _resolve(target: str) -> Any:
-    return reduce(getattr, target.split("."), eqx)
+    return resolve_target(eqx, target, "eqx")
 
 
 def _constructor_kwargs(cls: Any, request: SampleRequest) -> dict[str, Any]:
     """The case kwargs the constructor accepts, plus the requested dtype."""
-    kwargs = accepted_kwargs(cls, request.kwargs)
+    case = {k: v for k, v in request.kwargs.items() if k != _SEED}  # the adapter's, not eqx's
+    kwargs = split_kwargs(case, accepted_names(cls), request.symbols, f"eqx.{request.target}")
     if "dtype" not in inspect.signature(cls).parameters:
         raise Unsupported(f"eqx.{request.target} takes no dtype argument")
     kwargs["dtype"] = _jax.dtype(request.dtype)

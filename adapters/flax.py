@@ -24,7 +24,14 @@ from flax import linen, nnx
 
 from initspec.adapter import SampleRequest, Unsupported
 from initspec.adapters import _jax
-from initspec.adapters._common import accepted_kwargs, build_initializer, is_unsupported_error
+from initspec.adapters._common import (
+    accepted_kwargs,
+    accepted_names,
+    build_initializer,
+    is_unsupported_error,
+    resolve_target,
+    split_kwargs,
+)
 
 _APIS = {"linen": linen, "nnx": nnx}
 
@@ -40,7 +47,7 @@ class FlaxAdapter(_jax.JaxFamilyAdapter):
     def sample(self, request: SampleRequest) -> np.ndarray:
         api, cls = _resolve(request.target)
         dtype = _jax.dtype(request.dtype)
-        kwargs = _kwargs(cls, request.kwargs, dtype)
+        kwargs = _kwargs(cls, request, dtype)
         # porting recipes: initializer arguments, resolved in Flax's initializer namespace
         kwargs.update({arg: build_initializer(nnx.initializers, spec)
                        for arg, spec in request.init_args.items()})
@@ -64,7 +71,7 @@ class FlaxAdapter(_jax.JaxFamilyAdapter):
 
     def reproducer(self, request: SampleRequest) -> str:
         api, cls = _resolve(request.target)
-        kwargs = _kwargs(cls, request.kwargs, _jax.dtype(request.dtype))
+        kwargs = _kwargs(cls, request, _jax.dtype(request.dtype))
         shown = {k: (f"jnp.{request.dtype}" if k in ("dtype", "param_dtype") else v)
                  for k, v in kwargs.items()}
         args = ", ".join(f"{k}={v}" if k in ("dtype", "param_dtype") else f"{k}={v!r}"
@@ -95,15 +102,15 @@ def _resolve(target: str) -> tuple[str, type]:
     api, _, rest = target.partition(".")
     if api not in _APIS:
         raise ValueError(f"flax target {target!r} must start with linen. or nnx.")
-    return api, reduce(getattr, rest.split("."), _APIS[api])
+    return api, resolve_target(_APIS[api], rest, api)
 
 
-def _kwargs(cls: type, case: Mapping[str, Any], dtype: jnp.dtype) -> dict[str, Any]:
+def _kwargs(cls: type, request: SampleRequest, dtype: jnp.dtype) -> dict[str, Any]:
     # The spec's lists are the tuples of Flax's signatures (kernel_size, features, axis, ...).
-    kw = {k: tuple(v) if isinstance(v, list) else v for k, v in case.items()}
+    kw = {k: tuple(v) if isinstance(v, list) else v for k, v in request.kwargs.items()}
     # nnx modules are built through a metaclass __call__(*args, **kwargs): read __init__ instead.
     sig = cls if issubclass(cls, linen.Module) else cls.__init__
-    kw = accepted_kwargs(sig, kw)
+    kw = split_kwargs(kw, accepted_names(sig), request.symbols, request.target)
     kw.update(accepted_kwargs(sig, {"param_dtype": dtype, "dtype": dtype}))
     return kw
 

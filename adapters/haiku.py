@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import inspect
 from collections.abc import Iterator, Mapping
-from functools import reduce
 from typing import Any
 
 import haiku as hk
@@ -33,11 +32,14 @@ from initspec.adapter import SampleRequest, Unsupported
 from initspec.adapters import _jax
 from initspec.adapters._common import (
     accepted_kwargs,
+    accepted_names,
     build_initializer,
     call_repr,
     is_unsupported_error,
     param_terms,
     read_param,
+    resolve_target,
+    split_kwargs,
 )
 
 _INIT_PREFIX = "initializers."
@@ -56,10 +58,10 @@ class HaikuAdapter(_jax.JaxFamilyAdapter):
         target = _resolve(request.target)
         if request.target.startswith(_INIT_PREFIX):
             if request.reuse:  # one initializer object, called for every instance
-                shared = target(**accepted_kwargs(target, request.kwargs))
+                shared = target(**_init_kwargs(target, request))
                 make = lambda: shared  # noqa: E731
             else:
-                make = lambda: target(**accepted_kwargs(target, request.kwargs))  # noqa: E731
+                make = lambda: target(**_init_kwargs(target, request))  # noqa: E731
             # the draw is the transformed function's output: apply (init would return params)
             apply = hk.transform(lambda: make()(request.shape, dtype)).apply
 
@@ -68,7 +70,7 @@ class HaikuAdapter(_jax.JaxFamilyAdapter):
         else:
             if request.param is None or request.input_shape is None:
                 raise Unsupported(f"{request.target}: a module entry needs `param` and `input`")
-            forward = _forward(target, request.kwargs, request.init_args)
+            forward = _forward(target, request)
             init = hk.transform_with_state(forward).init
             x_dtype = _input_dtype(target, dtype)
             shape = request.input_shape
@@ -101,13 +103,13 @@ class HaikuAdapter(_jax.JaxFamilyAdapter):
                      f"{request.count})[0]  # 1 of {request.count} instances")
         target = _resolve(request.target)
         if request.target.startswith(_INIT_PREFIX):
-            init = call_repr(f"hk.{request.target}", accepted_kwargs(target, request.kwargs))
+            init = call_repr(f"hk.{request.target}", _init_kwargs(target, request))
             lines.append(f"f = hk.transform(lambda: {init}({request.shape}, {dt}))")
             lines.append("x = f.apply({}, key)")
             return "\n".join(lines)
         if request.param is None or request.input_shape is None:
             return ""
-        ctor, call = _split_kwargs(target, request.kwargs)
+        ctor, call = _split_kwargs(target, request)
         module = call_repr(f"hk.{request.target}", ctor)
         x_dtype = "jnp.int32" if _input_dtype(target, np.float32) == jnp.int32 else dt
         if _policy_needed(target, _jax.dtype(request.dtype)):
@@ -132,12 +134,20 @@ class HaikuAdapter(_jax.JaxFamilyAdapter):
 
 
 def _resolve(target: str) -> Any:
-    return reduce(getattr, target.split("."), hk)
+    return resolve_target(hk, target, "hk")
 
 
-def _split_kwargs(cls: type, kwargs: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+def _init_kwargs(target: Any, request: SampleRequest) -> dict[str, Any]:
+    return split_kwargs(request.kwargs, accepted_names(target), request.symbols,
+                        f"hk.{request.target}")
+
+
+def _split_kwargs(cls: type, request: SampleRequest) -> tuple[dict[str, Any], dict[str, Any]]:
     """Constructor and call arguments: a module takes some settings at call time
-    (``BatchNorm(...)(x, is_training=...)``); other case values are shape symbols."""
+    (``BatchNorm(...)(x, is_training=...)``); other case values must be shape symbols."""
+    init, call = accepted_names(cls.__init__), accepted_names(cls.__call__)
+    both = None if init is None or call is None else init | call
+    kwargs = split_kwargs(request.kwargs, both, request.symbols, f"hk.{request.target}")
     ctor = accepted_kwargs(cls.__init__, kwargs)
     call = {k: v for k, v in accepted_kwargs(cls.__call__, kwargs).items() if k not in ctor}
     return ctor, call
@@ -152,15 +162,14 @@ def _array_args(cls: type, call: Mapping[str, Any]) -> int:
                and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
 
 
-def _forward(cls: type, kwargs: Mapping[str, Any],
-             init_args: Mapping[str, Any] | None = None) -> Any:
-    ctor, call = _split_kwargs(cls, kwargs)
+def _forward(cls: type, request: SampleRequest) -> Any:
+    ctor, call = _split_kwargs(cls, request)
     n_inputs = _array_args(cls, call)
 
     def forward(x: jax.Array) -> Any:
         # porting recipes: initializer arguments (w_init, b_init) from hk.initializers
         inits = {arg: build_initializer(hk.initializers, spec)
-                 for arg, spec in (init_args or {}).items()}
+                 for arg, spec in request.init_args.items()}
         module = cls(**ctor, **inits)
         if isinstance(module, hk.RNNCore):  # a core's second input is its state: start from zeros
             # initial_state is a dtype-less jnp.zeros (float32; float64 under jax_enable_x64):

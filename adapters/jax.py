@@ -9,8 +9,7 @@ is then called as ``init(key, shape, dtype)``, one PRNG key per instance (see ``
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Mapping
-from functools import reduce
+from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -19,7 +18,13 @@ import numpy as np
 
 from initspec.adapter import SampleRequest, Unsupported
 from initspec.adapters import _jax
-from initspec.adapters._common import accepted_kwargs, call_repr, is_unsupported_error
+from initspec.adapters._common import (
+    accepted_names,
+    call_repr,
+    is_unsupported_error,
+    resolve_target,
+    split_kwargs,
+)
 
 #: jax has no seed argument: a `seed` kwarg (reproducibility entries) means every call gets the
 #: key ``jax.random.key(seed)`` instead of its own key split from the cell's seed.
@@ -36,7 +41,7 @@ class JaxAdapter(_jax.JaxFamilyAdapter):
     @_jax.x64_in_float64_cells
     def sample(self, request: SampleRequest) -> np.ndarray:
         target = _resolve(request.target)
-        kwargs = _kwargs(target, request.kwargs)
+        kwargs = _kwargs(target, request)
         dtype = _jax.dtype(request.dtype)
         shape = tuple(request.shape)
         seed = request.kwargs.get(_SEED)
@@ -63,7 +68,7 @@ class JaxAdapter(_jax.JaxFamilyAdapter):
 
     def reproducer(self, request: SampleRequest) -> str:
         target = _resolve(request.target)
-        kwargs = _kwargs(target, request.kwargs)
+        kwargs = _kwargs(target, request)
         seed = request.kwargs.get(_SEED)
         first = (f"jax.random.key({seed})" if seed is not None else
                  f"jax.random.split(jax.random.key({request.seed}), {request.count})[0]")
@@ -78,7 +83,7 @@ class JaxAdapter(_jax.JaxFamilyAdapter):
 
 
 def _resolve(target: str) -> Callable[..., Any]:
-    return reduce(getattr, target.split("."), jax)
+    return resolve_target(jax, target, "jax")
 
 
 def _is_factory(fn: Callable[..., Any]) -> bool:
@@ -86,9 +91,9 @@ def _is_factory(fn: Callable[..., Any]) -> bool:
     return "key" not in inspect.signature(fn).parameters
 
 
-def _kwargs(target: Callable[..., Any], kwargs: Mapping[str, Any]) -> dict[str, Any]:
-    if not _is_factory(target):
-        return {}
+def _kwargs(target: Callable[..., Any], request: SampleRequest) -> dict[str, Any]:
     # YAML lists are axis tuples (in_axis: [0, 1]); jax's _compute_fans takes int or a sequence
-    values = {k: tuple(v) if isinstance(v, list) else v for k, v in kwargs.items() if k != _SEED}
-    return accepted_kwargs(target, values)
+    values = {k: tuple(v) if isinstance(v, list) else v
+              for k, v in request.kwargs.items() if k != _SEED}
+    accepted = accepted_names(target) if _is_factory(target) else set()  # zeros/ones take none
+    return split_kwargs(values, accepted, request.symbols, f"jax.{request.target}")

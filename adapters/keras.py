@@ -22,14 +22,19 @@ import operator
 import os
 import sys
 from collections.abc import Callable
-from functools import reduce
 from typing import Any, ClassVar
 
 import ml_dtypes
 import numpy as np
 
 from initspec.adapter import Adapter, AdapterUnavailable, SampleRequest, Unsupported
-from initspec.adapters._common import accepted_kwargs, build_initializer, is_unsupported_error
+from initspec.adapters._common import (
+    accepted_names,
+    build_initializer,
+    is_unsupported_error,
+    resolve_target,
+    split_kwargs,
+)
 
 _GENERATOR = "generator"  # spec value of `seed` meaning keras.random.SeedGenerator(request.seed)
 
@@ -96,7 +101,7 @@ class _KerasAdapter(Adapter):
 
     def _initializer(self, request: SampleRequest) -> Callable[[], tuple[Any, Callable]]:
         cls = _resolve(self.keras, request.target)
-        kwargs = accepted_kwargs(cls, request.kwargs)
+        kwargs = _init_kwargs(cls, request)
 
         def make() -> tuple[Any, Callable]:
             init = cls(**self._seed(kwargs, request))
@@ -107,7 +112,7 @@ class _KerasAdapter(Adapter):
         if request.reuse:
             raise ValueError("a layer cannot be re-initialised: reuse applies to initializers")
         cls = _resolve(self.keras, request.target)
-        kwargs = _layer_kwargs(cls, request.kwargs)
+        kwargs = _layer_kwargs(cls, request)
         # build(query_shape, value_shape) of attention layers: self-attention on the one input
         nargs = sum(p.default is inspect.Parameter.empty and p.kind is p.POSITIONAL_OR_KEYWORD
                     for p in inspect.signature(cls.build).parameters.values()) - 1
@@ -135,7 +140,7 @@ class _KerasAdapter(Adapter):
     def reproducer(self, request: SampleRequest) -> str:
         cls = _resolve(self.keras, request.target)
         is_layer = request.target.startswith("layers.")
-        kwargs = (_layer_kwargs if is_layer else accepted_kwargs)(cls, request.kwargs)
+        kwargs = (_layer_kwargs if is_layer else _init_kwargs)(cls, request)
         if kwargs.get("seed") == _GENERATOR:
             kwargs["seed"] = f"keras.random.SeedGenerator({request.seed})"
         args = ", ".join(f"{k}={v if k == 'seed' else repr(v)}" for k, v in kwargs.items())
@@ -155,10 +160,16 @@ class _KerasAdapter(Adapter):
 
 
 def _resolve(keras: Any, target: str) -> Any:
-    return reduce(getattr, target.split("."), keras)
+    return resolve_target(keras, target, "keras")
 
 
-def _layer_kwargs(cls: type, kwargs: dict[str, Any]) -> dict[str, Any]:
+def _init_kwargs(cls: type, request: SampleRequest) -> dict[str, Any]:
+    """The arguments an initializer takes; other names must be the entry's shape symbols."""
+    return split_kwargs(request.kwargs, accepted_names(cls), request.symbols,
+                        f"keras.{request.target}")
+
+
+def _layer_kwargs(cls: type, request: SampleRequest) -> dict[str, Any]:
     """The kwargs a layer class names along its ``**kwargs`` chain of ``__init__``s.
 
     Every keras layer takes ``**kwargs`` (forwarded to its base classes and finally rejected by
@@ -174,7 +185,7 @@ def _layer_kwargs(cls: type, kwargs: dict[str, Any]) -> dict[str, Any]:
         if not any(p.kind is p.VAR_KEYWORD for p in params):
             break
     names -= {"self", "dtype"}
-    return {k: v for k, v in kwargs.items() if k in names}
+    return split_kwargs(request.kwargs, names, request.symbols, f"keras.{request.target}")
 
 
 class KerasTensorflowAdapter(_KerasAdapter):

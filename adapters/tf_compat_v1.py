@@ -19,7 +19,6 @@ from __future__ import annotations
 import inspect
 import operator
 from collections.abc import Callable
-from functools import reduce
 from typing import Any
 
 import numpy as np
@@ -32,7 +31,7 @@ import tensorflow as tf
 from tf_keras.api._v1.keras.__internal__.legacy import layers as _legacy_layers
 
 from initspec.adapter import Adapter, SampleRequest, Unsupported
-from initspec.adapters._common import accepted_kwargs, call_repr
+from initspec.adapters._common import accepted_names, call_repr, resolve_target, split_kwargs
 
 _LAYERS_PREFIX = "compat.v1.layers."
 _DEVICE_TYPES = {"CPU": "cpu", "GPU": "gpu", "TPU": "tpu"}
@@ -123,18 +122,20 @@ class TFCompatV1Adapter(Adapter):
 
 def _resolve(target: str) -> Any:
     if target.startswith(_LAYERS_PREFIX):
-        return getattr(_legacy_layers, target.removeprefix(_LAYERS_PREFIX))
-    return reduce(getattr, target.split("."), tf)
+        return resolve_target(_legacy_layers, target.removeprefix(_LAYERS_PREFIX),
+                              "tf." + _LAYERS_PREFIX.rstrip("."))
+    return resolve_target(tf, target, "tf")
 
 
 def _call_kwargs(target: Any, request: SampleRequest) -> dict[str, Any]:
+    name = f"tf.{request.target}"
     if request.param is None:
-        return accepted_kwargs(target, request.kwargs)
+        return split_kwargs(request.kwargs, accepted_names(target), request.symbols, name)
     # Keras layers take **kwargs (base-Layer options) and reject unknown names, so only the
     # arguments the constructor names are passed; the other case values are shape symbols.
     named = {n for n, p in inspect.signature(target).parameters.items()
              if p.kind is not inspect.Parameter.VAR_KEYWORD}
-    return {k: v for k, v in request.kwargs.items() if k in named}
+    return split_kwargs(request.kwargs, named, request.symbols, name)
 
 
 def _tf_device(device: str) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import operator
-from functools import reduce
 
 import ml_dtypes
 import numpy as np
@@ -11,12 +10,14 @@ import torch
 
 from initspec.adapter import Adapter, SampleRequest, Unsupported
 from initspec.adapters._common import (
-    accepted_kwargs,
+    accepted_names,
     build_initializer,
     call_repr,
     is_unsupported_error,
     param_expr,
     read_param,
+    resolve_target,
+    split_kwargs,
 )
 
 _INIT_PREFIX = "nn.init."
@@ -50,16 +51,16 @@ class TorchAdapter(Adapter):
         return out
 
     def _initializer(self, request: SampleRequest, dtype: torch.dtype) -> np.ndarray:
-        fn = getattr(torch.nn.init, request.target.removeprefix(_INIT_PREFIX))
+        fn = _resolve(request.target)
         if request.target == "nn.init.calculate_gain":
-            return np.asarray(fn(**accepted_kwargs(fn, request.kwargs)), dtype=np.float64)
+            return np.asarray(fn(**_kwargs(fn, request)), dtype=np.float64)
         tensor = torch.empty(request.shape, dtype=dtype, device=request.device)
-        result = fn(tensor, **accepted_kwargs(fn, request.kwargs))
+        result = fn(tensor, **_kwargs(fn, request))
         return _to_numpy(result if isinstance(result, torch.Tensor) else tensor)
 
     def _layer(self, request: SampleRequest, dtype: torch.dtype) -> np.ndarray:
         cls = _resolve(request.target)
-        module = cls(**accepted_kwargs(cls, request.kwargs), device=request.device, dtype=dtype)
+        module = cls(**_kwargs(cls, request), device=request.device, dtype=dtype)
         for path, spec in request.assign.items():  # porting recipes: construct, then init
             build_initializer(torch.nn.init, spec, operator.attrgetter(path)(module))
         # a sum (bias_ih_l0 + bias_hh_l0) is added by torch in the parameter dtype
@@ -70,18 +71,18 @@ class TorchAdapter(Adapter):
         dtype = f"torch.{request.dtype}"
         lines = ["import torch", f"torch.manual_seed({request.seed})"]
         if request.target == "nn.init.calculate_gain":
-            kwargs = accepted_kwargs(torch.nn.init.calculate_gain, request.kwargs)
+            kwargs = _kwargs(torch.nn.init.calculate_gain, request)
             lines.append("x = " + call_repr("torch.nn.init.calculate_gain", kwargs))
         elif request.target.startswith(_INIT_PREFIX):
-            fn = getattr(torch.nn.init, request.target.removeprefix(_INIT_PREFIX))
+            fn = _resolve(request.target)
             lines.append(f"x = torch.empty({request.shape}, dtype={dtype}, "
                          f"device={request.device!r})")
             lines.append(call_repr(f"torch.{request.target}",
-                                   accepted_kwargs(fn, request.kwargs), "x"))
+                                   _kwargs(fn, request), "x"))
         else:
             cls = _resolve(request.target)
             lines.append("m = " + call_repr(f"torch.{request.target}",
-                                            accepted_kwargs(cls, request.kwargs),
+                                            _kwargs(cls, request),
                                             f"device={request.device!r}", f"dtype={dtype}"))
             lines.append(f"x = {param_expr(request.param, 'm.')}  "
                          f"# 1 of {request.count} instances")
@@ -99,7 +100,13 @@ def torch_devices() -> list[str]:
 
 
 def _resolve(target: str):
-    return reduce(getattr, target.split("."), torch)
+    return resolve_target(torch, target, "torch")
+
+
+def _kwargs(fn, request: SampleRequest) -> dict:
+    """The arguments ``fn`` takes; other names must be the entry's shape symbols."""
+    return split_kwargs(request.kwargs, accepted_names(fn), request.symbols,
+                        f"torch.{request.target}")
 
 
 def _to_numpy(tensor: torch.Tensor) -> np.ndarray:

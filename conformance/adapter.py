@@ -15,6 +15,7 @@ from importlib.metadata import entry_points
 from typing import Any, ClassVar
 
 import numpy as np
+from packaging.version import InvalidVersion, Version
 
 ENTRY_POINT_GROUP = "initspec.adapters"
 
@@ -25,8 +26,11 @@ class SampleRequest:
 
     target: what to call, as the spec names it (``"nn.Linear"``, ``"nn.init.orthogonal_"``).
     param: dotted path of the parameter inside the constructed layer; None for initializers.
-    kwargs: the spec's arguments for this case (fixed ones and the case's own; case values
-        the target does not accept are shape symbols and may be ignored).
+    kwargs: the spec's arguments for this case (fixed ones and the case's own).
+    symbols: the names in ``kwargs`` that the entry uses as shape symbols in its formulas; the
+        adapter may drop those the target does not take. Any other name the target does not take
+        is a misspelt argument: raise :class:`UnknownArgument` (``adapters._common.split_kwargs``
+        does this).
     shape: the expected parameter shape; initializers fill a tensor of this shape.
     count: how many independent instances to draw.
     device, dtype: where and in which dtype ("float32", "float64", "float16", "bfloat16").
@@ -53,6 +57,7 @@ class SampleRequest:
     seed: int
     input_shape: tuple[int, ...] | None = None
     reuse: bool = False
+    symbols: frozenset[str] = frozenset()
     init_args: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     assign: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
@@ -63,6 +68,33 @@ class Unsupported(Exception):
 
 class AdapterUnavailable(Exception):
     """The adapter or its framework cannot be loaded; the message is one line."""
+
+
+class AdapterNotFound(AdapterUnavailable):
+    """No adapter is registered under that name (a usage error, not the environment's)."""
+
+
+class SpecMismatch(Exception):
+    """The spec asks for something the framework does not have (the spec's fault, bad input).
+
+    ``field`` names what is wrong: ``"target"``, or the argument's name in ``kwargs``; the engine
+    turns it into the spec's file:line:field.
+    """
+
+    def __init__(self, message: str, field: str):
+        super().__init__(message)
+        self.field = field
+
+
+class TargetNotFound(SpecMismatch):
+    """The spec's ``target`` does not exist in the framework (``nn.Linearr``)."""
+
+    def __init__(self, message: str):
+        super().__init__(message, "target")
+
+
+class UnknownArgument(SpecMismatch):
+    """A case or fixed argument the target does not take and the entry uses in no formula."""
 
 
 class Adapter(abc.ABC):
@@ -108,12 +140,57 @@ def load_adapter(name: str) -> Adapter:
     matches = [ep for ep in entry_points(group=ENTRY_POINT_GROUP) if ep.name == name]
     if not matches:
         known = ", ".join(available_adapters()) or "none"
-        raise AdapterUnavailable(f"no adapter named {name!r} is installed (installed: {known})")
+        raise AdapterNotFound(f"no adapter named {name!r} is installed (installed: {known})")
+    ep = matches[0]
+    where = f"adapter {name!r} ({ep.value})"
     try:
-        cls = matches[0].load()
-        return cls()
+        cls = ep.load()
     except ImportError as exc:
-        raise AdapterUnavailable(
-            f"adapter {name!r} cannot import its framework: {exc} "
-            f"(install it, e.g. `pip install 'initspec[{name}]'`)"
-        ) from None
+        raise AdapterUnavailable(f"{where} cannot import its framework: {exc} ({_hint(ep)})") \
+            from None
+    except AttributeError as exc:  # the module imports but names no such class
+        raise AdapterUnavailable(f"{where} cannot be loaded: {exc}") from None
+    except Exception as exc:  # a third party's module failing at import: one line, not a crash
+        raise AdapterUnavailable(f"{where} failed to import: {type(exc).__name__}: "
+                                 f"{_first_line(exc)}") from None
+    if not (isinstance(cls, type) and issubclass(cls, Adapter)):
+        raise AdapterUnavailable(f"{where} is not a subclass of initspec.adapter.Adapter")
+    try:
+        adapter = cls()
+    except ImportError as exc:
+        raise AdapterUnavailable(f"{where} cannot import its framework: {exc} ({_hint(ep)})") \
+            from None
+    except Exception as exc:
+        raise AdapterUnavailable(f"{where} raised on construction: {type(exc).__name__}: "
+                                 f"{_first_line(exc)}") from None
+    try:
+        version = adapter.version()
+        if not isinstance(version, str):
+            raise InvalidVersion
+        Version(version)
+    except InvalidVersion:
+        raise AdapterUnavailable(f"{where}: version() returned {version!r}, "
+                                 "not a PEP 440 version") from None
+    except Exception as exc:
+        raise AdapterUnavailable(f"{where}: version() raised {type(exc).__name__}: "
+                                 f"{_first_line(exc)}") from None
+    return adapter
+
+
+# The project's own adapters and the extra that installs each one's framework (pyproject.toml).
+_EXTRAS = {"torch": "torch", "keras-tensorflow": "tensorflow", "tf-compat-v1": "tensorflow",
+           "keras-jax": "keras-jax", "keras-torch": "keras-torch", "jax": "jax", "flax": "jax",
+           "equinox": "jax", "haiku": "jax"}
+
+
+def _hint(ep: Any) -> str:
+    """How to install what is missing: the project's extra for its own adapters only."""
+    if ep.value.startswith("initspec.adapters.") and ep.name in _EXTRAS:
+        return f"install it: `pip install 'initspec[{_EXTRAS[ep.name]}]'`"
+    dist = getattr(getattr(ep, "dist", None), "name", None)
+    return f"install what {dist or 'the package providing it'} needs"
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else ""

@@ -19,7 +19,7 @@ import numpy as np
 from scipy import stats
 
 from initspec import checks, power
-from initspec.adapter import Adapter, SampleRequest, Unsupported
+from initspec.adapter import Adapter, SampleRequest, SpecMismatch, Unsupported
 from initspec.distributions import DTYPES, continuous, reference
 from initspec.loader import Case, FrameworkSpec, KnownDeviation, Raises
 from initspec.recipes import RECIPE_DTYPE, Recipe
@@ -55,6 +55,14 @@ class Plan:
     resolution: float
     seed: int
     alpha: float  # per stochastic check
+    # cells of the full plan (every device the adapter reports, every dtype, no --match): a
+    # partial plan keeps the full plan's alpha (and so its n), and a run writes results only
+    # when it evaluated all of them
+    planned: int = 0
+
+    @property
+    def partial(self) -> bool:
+        return len(self.cells) < self.planned
 
     def seed_for(self, cell: Cell) -> int:
         digest = hashlib.sha256(f"{self.seed}:{cell.id}".encode()).digest()
@@ -91,6 +99,7 @@ class CellResult:
     seconds_sample: float = 0.0
     seconds_check: float = 0.0
     reproducer: str = ""
+    spec_error: bool = False  # the error is the spec's (a target or argument the framework lacks)
     two_sample: dict[str, Any] | None = None  # recipe cells: B's draws against A's own
 
     @property
@@ -149,15 +158,21 @@ def build_plan(spec: FrameworkSpec, adapter: Adapter, *, devices: list[str] | No
                match: str | None = None,
                recipes: list[tuple[Case, Recipe]] | None = None,
                two_sample: frozenset[str] = frozenset()) -> Plan:
-    """Every cell of ``spec`` on every device and dtype, plus the porting-recipe cells
-    (``recipes``: in float32 only; those whose source spec is in ``two_sample`` also run a
-    two-sample test against the source framework's own draws, one more stochastic check)."""
+    """The column's cells: every case on every device the adapter reports, in every dtype, and
+    the porting-recipe cells (``recipes``: float32 only; those whose source spec is in
+    ``two_sample`` also run a two-sample test against that framework's own draws, one more
+    stochastic check).
+
+    ``devices``, ``dtypes`` and ``match`` select a subset, but the error budget is always split
+    over the FULL plan's stochastic checks: a partial run uses the same alpha, hence the same n
+    and seeds, as the full run, and reproduces its verdicts and statistics exactly. A requested
+    device the adapter does not report is not planned (the caller says so).
+    """
     version = adapter.version()
-    devices = devices or adapter.devices()
-    dtypes = [d for d in (dtypes or spec.dtypes) if d in spec.dtypes]
+    available = adapter.devices()
     cells = []
-    for device in devices:
-        for dtype in dtypes:
+    for device in available:
+        for dtype in spec.dtypes:
             for case in spec.cases:
                 skip = None
                 entry = case.entry
@@ -170,19 +185,18 @@ def build_plan(spec: FrameworkSpec, adapter: Adapter, *, devices: list[str] | No
                     skip = f"spec entry applies to {', '.join(sorted(entry.columns))} only"
                 deviation = next((d for d in entry.known_deviations
                                   if d.applies(device, dtype, version, adapter.name)), None)
-                cell = Cell(case, adapter.name, version, device, dtype,
-                            stochastic_checks(case) if skip is None else (), deviation, skip)
-                if match is None or match in cell.id:
-                    cells.append(cell)
-        if RECIPE_DTYPE not in dtypes:
-            continue
-        for case, recipe in recipes or ():
-            cell = _recipe_cell(case, recipe, adapter, version, device, two_sample)
-            if match is None or match in cell.id:
-                cells.append(cell)
+                cells.append(Cell(case, adapter.name, version, device, dtype,
+                                  stochastic_checks(case) if skip is None else (), deviation,
+                                  skip))
+        if RECIPE_DTYPE in spec.dtypes:
+            cells += [_recipe_cell(case, recipe, adapter, version, device, two_sample)
+                      for case, recipe in recipes or ()]
     total = sum(len(c.stochastic_checks) for c in cells)
     alpha = budget / max(total, 1)
-    return Plan(tuple(cells), budget, resolution, seed, alpha)
+    selected = tuple(c for c in cells if (devices is None or c.device in devices)
+                     and (dtypes is None or c.dtype in dtypes)
+                     and (match is None or match in c.id))
+    return Plan(selected, budget, resolution, seed, alpha, planned=len(cells))
 
 
 def _recipe_cell(case: Case, recipe: Recipe, adapter: Adapter, version: str, device: str,
@@ -212,6 +226,7 @@ def request_for(plan: Plan, cell: Cell) -> SampleRequest:
                          plan.count(cell), cell.device, cell.dtype, plan.seed_for(cell),
                          input_shape=case.input_shape,
                          reuse=case.entry.repeat is not None and case.entry.repeat.reuse,
+                         symbols=case.symbols,
                          init_args=recipe.init_args if recipe else {},
                          assign=recipe.assign if recipe else {})
 
@@ -225,21 +240,29 @@ def evaluate(plan: Plan, cell: Cell, adapter: Adapter,
     if cell.skip_reason:
         return CellResult(cell, "skip", message=cell.skip_reason)
     request = request_for(plan, cell)
-    reproducer = adapter.reproducer(request)
-    if cell.recipe is not None:  # the adapter's snippet shows the layer; the recipe its init
-        reproducer = f"{reproducer}\n# porting recipe (what ran):\n{cell.recipe.call}".lstrip()
-    result = CellResult(cell, "pass", count=request.count, reproducer=reproducer)
+    result = CellResult(cell, "pass", count=request.count)
     if cell.case.entry.expect == "raises":
         return _evaluate_raises(result, request, adapter)
     start = time.perf_counter()
     try:
-        x = np.asarray(adapter.sample(request))
+        result.reproducer = adapter.reproducer(request)
+        if cell.recipe is not None:  # the adapter's snippet shows the layer; the recipe its init
+            result.reproducer = (f"{result.reproducer}\n# porting recipe (what ran):\n"
+                                 f"{cell.recipe.call}").lstrip()
+        x = adapter.sample(request)
     except Unsupported as exc:
         result.status, result.message = "skip", f"unsupported: {exc}"
         return result
+    except SpecMismatch as exc:  # the spec's fault: point at its file:line:field
+        return _spec_mismatch(result, exc)
     except Exception as exc:  # a failing adapter is a one-line error in the cell, not a crash
         first = str(exc).splitlines()[0] if str(exc) else ""
         result.status, result.message = "error", f"{type(exc).__name__}: {first}"
+        return result
+    if not isinstance(x, np.ndarray):  # the adapter contract: numpy out (not a dtype mismatch)
+        result.status = "error"
+        result.message = (f"adapter {adapter.name!r} returned {type(x).__name__}, not a "
+                          "numpy.ndarray (Adapter.sample must return one)")
         return result
     result.seconds_sample = time.perf_counter() - start
     start = time.perf_counter()
@@ -291,15 +314,25 @@ def two_sample_check(plan: Plan, cell: Cell, x: np.ndarray,
                               float(test.pvalue), plan.alpha)
 
 
+def _spec_mismatch(result: CellResult, exc: SpecMismatch) -> CellResult:
+    case = result.cell.case
+    where = (case.locations or {}).get(exc.field, f"{case.entry.file}:{case.entry.line}")
+    result.status, result.message, result.spec_error = "error", f"{where}: {exc}", True
+    return result
+
+
 def _evaluate_raises(result: CellResult, request: SampleRequest,
                      adapter: Adapter) -> CellResult:
     """``expect: raises``: the cell passes only when the adapter's call raises as stated."""
     start = time.perf_counter()
     try:
+        result.reproducer = adapter.reproducer(request)
         x = adapter.sample(request)
     except Unsupported as exc:  # the dtype/device itself is unsupported: no statement either way
         result.status, result.message = "skip", f"unsupported: {exc}"
         return result
+    except SpecMismatch as exc:  # a misspelt target or argument is not the expected raise
+        return _spec_mismatch(result, exc)
     except Exception as exc:  # the expected outcome: judged by check_raises
         check = check_raises(exc, result.cell.case.entry.raises)
     else:

@@ -36,9 +36,16 @@ _BINARY = {
     ast.Div: operator.truediv,
     ast.FloorDiv: operator.floordiv,
     ast.Mod: operator.mod,
-    ast.Pow: lambda a, b: float(a) ** float(b),  # floats: 9**9**9 overflows instead of hanging
+    ast.Pow: lambda a, b: _real_power(float(a), float(b)),  # floats: 9**9**9 overflows, not hangs
 }
 _UNARY = {ast.USub: operator.neg, ast.UAdd: operator.pos}
+
+
+def _real_power(base: float, exponent: float) -> float:
+    result = base**exponent
+    if isinstance(result, complex):  # (-8)**0.5: Python answers with a complex number
+        raise ValueError(f"({base:g})**{exponent:g} is not a real number")
+    return result
 
 
 class FormulaError(ValueError):
@@ -121,7 +128,7 @@ def _evaluate(node: ast.expr, env: Mapping[str, float], text: str) -> float:
         right = _evaluate(node.right, env, text)
         try:
             return _BINARY[type(node.op)](left, right)
-        except (ZeroDivisionError, OverflowError) as exc:
+        except (ZeroDivisionError, OverflowError, ValueError) as exc:
             raise FormulaError(f"{exc} while evaluating {text!r}") from None
     if isinstance(node, ast.UnaryOp):
         return _UNARY[type(node.op)](_evaluate(node.operand, env, text))

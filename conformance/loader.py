@@ -175,6 +175,11 @@ class Case:
     fans: Mapping[str, float] | None = None  # the framework's own fan rule, evaluated
     neutral_fans: Mapping[str, float] | None = None  # the neutral fans (concepts.yaml)
     neutral: Neutral | None = None  # the entry in the neutral notation (all its cases)
+    # kwargs names the entry's formulas use as shape symbols: the adapter may drop those the
+    # target does not take; any other name it does not take is an error (a misspelt argument)
+    symbols: frozenset[str] = frozenset()
+    # "file:line: field" of the target and of every kwarg, for errors found while sampling
+    locations: Mapping[str, str] | None = None
 
     @property
     def name(self) -> str:
@@ -198,18 +203,45 @@ class _Located:
     def __init__(self, path: Path):
         self.path = path
         try:
-            text = path.read_text()
+            raw = path.read_bytes()
         except OSError as exc:
             raise SpecError(f"{path}: cannot read: {exc.strerror}") from None
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            text = None
+        if text is None or "\0" in text:
+            raise SpecError(f"{path}: not a YAML text file (binary content)")
         loader = _YAMLLoader(text)
         try:  # parse once: keep the node tree for line numbers, build the data from it
             self.node = loader.get_single_node()
+            if self.node is not None:
+                self._reject_duplicate_keys(self.node, [])
             self.data = loader.construct_document(self.node) if self.node is not None else None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f":{mark.line + 1}" if mark else ""
             problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
             raise SpecError(f"{path}{where}: YAML syntax error: {problem}") from None
+
+    def _reject_duplicate_keys(self, node: yaml.Node, keys: list[Any]) -> None:
+        """YAML keeps the last of two equal keys silently; a spec must not."""
+        if isinstance(node, yaml.MappingNode):
+            first: dict[Any, int] = {}
+            for k, v in node.value:
+                if k.value in first:
+                    where = ".".join(str(p) for p in (*keys, k.value))
+                    raise SpecError(f"{self.path}:{k.start_mark.line + 1}: {where}: duplicate key "
+                                    f"{k.value!r} (first at line {first[k.value]})")
+                first[k.value] = k.start_mark.line + 1
+                self._reject_duplicate_keys(v, [*keys, k.value])
+        elif isinstance(node, yaml.SequenceNode):
+            for j, item in enumerate(node.value):
+                self._reject_duplicate_keys(item, [*keys, j])
+
+    def where(self, keys: list[Any] | tuple[Any, ...]) -> str:
+        """``file:line: field`` of a field, as errors print it."""
+        return f"{self.path}:{self.line(keys)}: {'.'.join(str(k) for k in keys) or '<document>'}"
 
     def line(self, keys: list[Any] | tuple[Any, ...]) -> int:
         node = self.node
@@ -444,14 +476,18 @@ def _expand(doc: _Located, keys: list[Any], raw: dict[str, Any], framework: str,
     select_formulas = {k: _formula(doc, [*keys, "select", k], select[k])
                         for k in ("index", "start", "stop") if select and k in select}
 
+    used = _used_symbols(formulas, variance, bounds, select_formulas)
     out = []
     for c, values in enumerate(raw["cases"]):
         ckeys = [*keys, "cases", c]
+        _reject_text_numbers(doc, keys, ckeys, fixed, values, used)
         env = _symbols({**fixed, **values})
+        evaluating = ckeys  # the field being evaluated: an error points at its line
         try:
             for group in ("fans", "let"):
                 for k, f in formulas[group].items():
-                    _require(doc, [*keys, group, k], f, set(env))
+                    evaluating = [*keys, group, k]
+                    _require(doc, evaluating, f, set(env))
                     env[k] = f(env)
             fans = {k: env[k] for k in formulas["fans"]} or None
             neutral_fans = fans
@@ -461,7 +497,10 @@ def _expand(doc: _Located, keys: list[Any], raw: dict[str, Any], framework: str,
                 neutral_fans = {k: f(env) for k, f in formulas["neutral_fans"].items()}
             for k, f in formulas["with"].items():
                 _require(doc, [*keys, "with", k], f, set(env))
-            scope = {k: f(env) for k, f in formulas["with"].items()}
+            scope = {}
+            for k, f in formulas["with"].items():
+                evaluating = [*keys, "with", k]
+                scope[k] = f(env)
             # entry formulas see case values, fans and let first, then the scheme's parameters
             env = {**scope, **env}
             shape = [_size(doc, ckeys, "shape", j, f, env)
@@ -470,15 +509,23 @@ def _expand(doc: _Located, keys: list[Any], raw: dict[str, Any], framework: str,
             if "input" in raw:
                 input_shape = tuple(_size(doc, ckeys, "input", j, f, env)
                                     for j, f in enumerate(formulas["input"]))
+            evaluating = [*keys, "scheme"]
             params, statements = resolve(schemes, scheme, scope)
+            evaluating = ckeys
             if variance is not None:
                 _require(doc, [*keys, "variance"], variance, set(env))
             if bounds is not None:
                 for j, f in enumerate(bounds):
                     _require(doc, [*keys, "bounds", j], f, set(env))
-            statements.append((f"entry {entry.name}", variance(env) if variance else None,
-                               tuple(b(env) for b in bounds) if bounds else None))
-            _cross_check(doc, ckeys, scheme.family, params, statements)
+            evaluating = [*keys, "variance"]
+            stated_variance = variance(env) if variance else None
+            evaluating = [*keys, "bounds"]
+            stated_bounds = tuple(b(env) for b in bounds) if bounds else None
+            evaluating = ckeys
+            statements.append((f"entry {entry.name}", stated_variance, stated_bounds))
+            evaluating = [*keys, "with"]  # the distribution's parameters come from `with`
+            _cross_check(doc, ckeys, scheme.family, params, statements, keys)
+            evaluating = ckeys
             sel = None
             if select:
                 at = {k: _size(doc, ckeys, "select", k, f, env)
@@ -489,15 +536,21 @@ def _expand(doc: _Located, keys: list[Any], raw: dict[str, Any], framework: str,
                 if sel.axis >= len(shape) or not 0 <= start < stop <= shape[sel.axis]:
                     raise doc.error([*keys, "select"], f"indices {start}..{stop - 1} along axis "
                                     f"{sel.axis} outside shape {shape}")
-        except (FormulaError, ValueError, ZeroDivisionError) as exc:
+        except (FormulaError, ValueError, ZeroDivisionError, TypeError) as exc:
             if isinstance(exc, SpecError):
                 raise
-            raise doc.error(ckeys, str(exc)) from None
+            raise doc.error(evaluating, f"{exc} (case {_label(values)}, line {doc.line(ckeys)})") \
+                from None
         dist_variance = next((v for _, v, _ in statements if v is not None), None)
         dist_bounds = next((b for _, _, b in statements if b is not None), None)
-        label = ",".join(f"{k}={_show(v)}" for k, v in values.items())
+        label = _label(values)
+        locations = {"target": doc.where([*keys, "target"]),
+                     **{k: doc.where([*keys, "kwargs", k]) for k in fixed},
+                     **{k: doc.where([*ckeys, k]) for k in values}}
         out.append(Case(entry, label, {**fixed, **values}, tuple(shape), scheme.family, params,
-                        dist_variance, dist_bounds, sel, input_shape, fans, neutral_fans))
+                        dist_variance, dist_bounds, sel, input_shape, fans, neutral_fans,
+                        symbols=frozenset(k for k in {**fixed, **values} if _is_symbol(k, used)),
+                        locations=locations))
     try:
         neutral = neutral_of(out)
     except (ValueError, ZeroDivisionError) as exc:
@@ -505,12 +558,56 @@ def _expand(doc: _Located, keys: list[Any], raw: dict[str, Any], framework: str,
     return [dataclasses.replace(c, neutral=neutral) for c in out]
 
 
+def _label(values: Mapping[str, Any]) -> str:
+    return ",".join(f"{k}={_show(v)}" for k, v in values.items())
+
+
+def _used_symbols(formulas: Mapping[str, Any], *more: Any) -> set[str]:
+    """Every symbol any of the entry's formulas reads."""
+    used: set[str] = set()
+
+    def add(item: Any) -> None:
+        if isinstance(item, Formula):
+            used.update(item.symbols)
+        elif isinstance(item, Mapping):
+            for v in item.values():
+                add(v)
+        elif isinstance(item, list | tuple):
+            for v in item:
+                add(v)
+
+    add(formulas)
+    add(list(more))
+    return used
+
+
+def _is_symbol(name: str, used: set[str]) -> bool:
+    """A kwarg is a shape symbol when a formula reads it, or one of its items (``k_0``)."""
+    return name in used or any(s.startswith(f"{name}_") and s[len(name) + 1:].isdigit()
+                               for s in used)
+
+
+def _reject_text_numbers(doc: _Located, keys: list[Any], ckeys: list[Any],
+                         fixed: Mapping[str, Any], values: Mapping[str, Any],
+                         used: set[str]) -> None:
+    """A quoted number (``in_features: "64"``) read by a formula: say so, at its own line."""
+    for where, group in (([*keys, "kwargs"], fixed), (ckeys, values)):
+        for k, v in group.items():
+            if isinstance(v, str) and _is_symbol(k, used):
+                raise doc.error([*where, k], f"{v!r} is a string, but the entry's formulas use "
+                                f"{k} as a number (write it without quotes)")
+
+
 def _size(doc: _Located, ckeys: list[Any], field: str, j: int | str, f: Formula,
           env: Mapping[str, float]) -> int:
-    _require(doc, [*ckeys[:-2], field, j], f, set(env))
-    size = f(env)
-    if size != int(size) or size < 0:
-        raise doc.error(ckeys, f"{field}[{j}] = {f.text} = {size}, not a size")
+    at = [*ckeys[:-2], field, j]
+    _require(doc, at, f, set(env))
+    try:
+        size = f(env)
+    except FormulaError as exc:
+        raise doc.error(at, f"{exc} (case line {doc.line(ckeys)})") from None
+    if not math.isfinite(size) or size != int(size) or size < 0:
+        raise doc.error(at, f"{f.text} = {size:g}, not a size (case line {doc.line(ckeys)})")
     return int(size)
 
 
@@ -536,8 +633,19 @@ def _show(value: Any) -> str:
 
 
 def _cross_check(doc: _Located, keys: list[Any], family: str, params: Mapping[str, float],
-                 statements: list) -> None:
-    """Every stated variance and bound must match the distribution scipy builds from params."""
+                 statements: list, entry_keys: list[Any] | None = None) -> None:
+    """Every stated variance and bound must match the distribution scipy builds from params.
+
+    An entry's own statement is reported at its field (``variance``, ``bounds``), naming the
+    case's line; a scheme's at the case (the scheme file is another file).
+    """
+    case_line = doc.line(keys)
+
+    def at(where: str, name: str) -> tuple[list[Any], str]:
+        if entry_keys is not None and where.startswith("entry "):
+            return [*entry_keys, name], f" (case line {case_line})"
+        return keys, ""
+
     dist = continuous(family, params)
     if dist is None:
         if family == "constant":
@@ -550,14 +658,16 @@ def _cross_check(doc: _Located, keys: list[Any], family: str, params: Mapping[st
         raise doc.error(keys, f"{family}{dict(params)} has no finite variance")
     for where, var, bounds in statements:
         if var is not None and not math.isclose(var, true_var, rel_tol=1e-9, abs_tol=1e-300):
-            raise doc.error(keys, f"{where} states variance {var:.12g} but {family}"
-                            f"{_fmt(params)} has variance {true_var:.12g}")
+            field_keys, note = at(where, "variance")
+            raise doc.error(field_keys, f"{where} states variance {var:.12g} but {family}"
+                            f"{_fmt(params)} has variance {true_var:.12g}{note}")
         if bounds is not None and not all(
             math.isclose(b, t, rel_tol=1e-9, abs_tol=1e-300) or b == t
             for b, t in zip(bounds, true_bounds, strict=True)
         ):
-            raise doc.error(keys, f"{where} states bounds {bounds} but {family}"
-                            f"{_fmt(params)} has support {true_bounds}")
+            field_keys, note = at(where, "bounds")
+            raise doc.error(field_keys, f"{where} states bounds {bounds} but {family}"
+                            f"{_fmt(params)} has support {true_bounds}{note}")
 
 
 def _fmt(params: Mapping[str, float]) -> str:

@@ -10,13 +10,62 @@ verdict is what the spec expects: a pass, or a recorded known deviation that sti
 
 from __future__ import annotations
 
+import math
+import os
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from initspec import engine, recipes, results
 from initspec.adapter import AdapterUnavailable, load_adapter
+from initspec.distributions import DTYPES
 from initspec.loader import SpecError, framework_spec_path, load_framework
+
+# Bytes one sampled value costs at its peak: the adapter's array and the framework's tensor
+# (dtype-sized each), the sorted float64 copy and the checks' float64 temporaries.
+_CHECK_BYTES_PER_VALUE = 24
+
+
+class BadInput(ValueError):
+    """A run that cannot mean what was asked (no cell selected, a range, memory); one line."""
+
+
+def validate_ranges(budget: float, resolution: float) -> None:
+    """Refuse a budget or resolution outside (0, 1) before anything is planned."""
+    if not 0 < budget < 1:
+        raise BadInput(f"--budget {budget:g}: the run's false-failure probability must lie "
+                       "strictly between 0 and 1 (default 1e-3)")
+    if not 0 < resolution < 1:
+        raise BadInput(f"--resolution {resolution:g}: the relative variance error must lie "
+                       "strictly between 0 and 1 (default 0.01)")
+
+
+def machine_memory() -> int:
+    """Physical memory of this machine in bytes."""
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def peak_bytes(plan: engine.Plan) -> tuple[int, engine.Cell | None]:
+    """The largest cell's memory, roughly, and that cell (exact cells are small)."""
+    worst, at = 0, None
+    for cell in plan.cells:
+        if cell.skip_reason or not cell.stochastic_checks:
+            continue
+        values = plan.count(cell) * math.prod(cell.case.shape)
+        size = values * (2 * DTYPES[cell.dtype].itemsize + _CHECK_BYTES_PER_VALUE)
+        if size > worst:
+            worst, at = size, cell
+    return worst, at
+
+
+def _bytes(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if n < 1024 or unit == "PiB":
+            return f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} PiB"
 
 
 class Run:
@@ -27,35 +76,83 @@ class Run:
         names = opt("initspec_framework")
         if opt("initspec_spec") and len(names) > 1:
             raise SpecError("--spec names one spec file: give it with a single --framework")
+        validate_ranges(opt("initspec_budget"), opt("initspec_resolution"))
+        dtypes = opt("initspec_dtype") or None
+        unknown = sorted(set(dtypes or ()) - set(DTYPES))
+        if unknown:
+            raise BadInput(f"--dtype {', '.join(unknown)}: unknown dtype "
+                           f"(known: {', '.join(DTYPES)})")
         self.adapters = {name: load_adapter(name) for name in names}
         specs = {}
         self.plans: dict[str, engine.Plan] = {}
         # A recipe cell of one column may compare its draws with another column's framework in
         # this process (the JAX family; keras-torch with torch): spec name -> adapter.
         self.sources = {a.spec: a for a in self.adapters.values()}
+        self.absent: list[tuple[str, str, str]] = []  # (column, device, why): one skip each
+        devices = opt("initspec_device") or None
         for name, adapter in self.adapters.items():
             path = Path(opt("initspec_spec") or framework_spec_path(adapter.spec))
             if path not in specs:
                 specs[path] = load_framework(path)
+            spec = specs[path]
+            if spec.framework != adapter.spec:
+                raise SpecError(f"{path}: describes framework {spec.framework!r}, but adapter "
+                                f"{name!r} samples {adapter.spec!r}: give its own spec "
+                                f"(spec/frameworks/{adapter.spec}.yaml)")
+            missing = sorted(set(dtypes or ()) - set(spec.dtypes))
+            if missing:
+                raise BadInput(f"--dtype {', '.join(missing)}: {path} checks only "
+                               f"{', '.join(spec.dtypes)}")
+            available = adapter.devices()
+            self.absent += [(name, d, f"{name} reports no {d} device here (it has "
+                             f"{', '.join(available) or 'none'}): its cells were not run")
+                            for d in devices or () if d not in available]
             ported = []
             if opt("initspec_recipes") and not opt("initspec_spec"):
                 ported = recipes.generate(path, recipes.spec_paths())
             self.plans[name] = engine.build_plan(
-                specs[path], adapter,
-                devices=opt("initspec_device") or None, dtypes=opt("initspec_dtype") or None,
+                spec, adapter, devices=devices, dtypes=dtypes,
                 budget=opt("initspec_budget"), resolution=opt("initspec_resolution"),
                 seed=opt("initspec_seed"), match=opt("initspec_match"),
                 recipes=ported, two_sample=frozenset(self.sources) - {adapter.spec},
             )
         self.cells = [cell for plan in self.plans.values() for cell in plan.cells]
+        if not self.cells and not self.absent:
+            planned = sum(p.planned for p in self.plans.values())
+            chosen = " ".join(f"--{k} {v}" for k, v in (
+                ("match", opt("initspec_match")), ("device", ",".join(devices or ())),
+                ("dtype", ",".join(dtypes or ()))) if v)
+            raise BadInput(f"{chosen or 'the spec'} selects no cell of "
+                           f"{', '.join(names)} ({planned} cells in the full plan)")
+        memory = machine_memory()
+        for plan in self.plans.values():
+            need, cell = peak_bytes(plan)
+            if need > memory:
+                raise BadInput(f"--resolution {plan.resolution:g} needs about {_bytes(need)} "
+                               f"for one cell ({cell.id}), more than this machine's "
+                               f"{_bytes(memory)}: use a coarser resolution")
         self.results_dir = opt("initspec_results")
         self.results: list[engine.CellResult] = []
+        self.written: list[Path] = []
+        self.unwritten: dict[str, str] = {}  # column -> why its results were not written
+        self.on_cell: Callable[[engine.Cell, engine.CellResult | None], None] | None = None
+        self.started = time.perf_counter()
 
     def evaluate(self, cell: engine.Cell) -> engine.CellResult:
+        if self.on_cell is not None:
+            self.on_cell(cell, None)
         result = engine.evaluate(self.plans[cell.column], cell, self.adapters[cell.column],
                                  self.sources)
         self.results.append(result)
+        if self.on_cell is not None:
+            self.on_cell(cell, result)
         return result
+
+    def complete(self, column: str) -> bool:
+        """Every planned cell of ``column`` ran: only then may its results be written."""
+        plan = self.plans[column]
+        ran = {r.cell.id for r in self.results if r.cell.column == column}
+        return not plan.partial and ran >= {c.id for c in plan.cells}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -77,12 +174,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="do not generate the porting-recipe cells (conformance/recipes.py)")
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
-    if not config.getoption("initspec_framework"):
-        return
+    if RUN in config.stash or not config.getoption("initspec_framework"):
+        return  # `initspec run` planned the run itself (and reported bad input as such)
     try:
         config.stash[RUN] = Run(config)
-    except (SpecError, AdapterUnavailable) as exc:
+    except (SpecError, AdapterUnavailable, BadInput) as exc:
         raise pytest.UsageError(str(exc)) from None
 
 
@@ -91,21 +189,26 @@ RUN = pytest.StashKey[Run]()
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
     run = config.stash.get(RUN, None)
-    if run is None:
-        return []
+    return [] if run is None else header_lines(run)
+
+
+def header_lines(run: Run) -> list[str]:
+    """What each column plans: version, devices, cells, alpha; then each absent device."""
     lines = []
     for name, plan in run.plans.items():
         adapter = run.adapters[name]
-        checks = sum(len(c.stochastic_checks) for c in plan.cells)
-        lines.append(f"initspec: {name} {adapter.version()} on {', '.join(adapter.devices())}; "
-                     f"{len(plan.cells)} cells, {checks} stochastic checks, budget "
-                     f"{plan.budget:g} -> alpha {plan.alpha:.3g} per check; seed {plan.seed}; "
+        devices = sorted({c.device for c in plan.cells}) or ["no device"]
+        part = f" of {plan.planned} (partial: the full plan's alpha)" if plan.partial else ""
+        lines.append(f"initspec: {name} {adapter.version()} on {', '.join(devices)}; "
+                     f"{len(plan.cells)} cells{part}, budget {plan.budget:g} -> alpha "
+                     f"{plan.alpha:.3g} per check; seed {plan.seed}; "
                      f"variance resolution ±{100 * plan.resolution:g}%")
+    lines += [f"initspec: skipped device {device}: {why}" for _, device, why in run.absent]
     return lines
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if not {"cell", "deviation_column"} & set(metafunc.fixturenames):
+    if not {"cell", "deviation_column", "absent_device"} & set(metafunc.fixturenames):
         return
     run = metafunc.config.stash.get(RUN, None)
     if run is None:
@@ -113,11 +216,27 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     cells = run.cells
     if "cell" in metafunc.fixturenames:
         metafunc.parametrize("cell", cells, ids=[c.id for c in cells])
+    elif "absent_device" in metafunc.fixturenames:  # one visible skip per device not here
+        metafunc.parametrize("absent_device", run.absent,
+                             ids=[f"{column}/{device}" for column, device, _ in run.absent])
     else:  # one test per known deviation and column, run after the cells
         columns = sorted({(c.deviation.id, f"{c.column}-{c.version}/{c.device}/{c.dtype}")
                           for c in cells if c.deviation and not c.skip_reason})
         metafunc.parametrize("deviation_column", columns,
                              ids=[f"{col}/known-deviation:{dev}" for dev, col in columns])
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Drop the placeholder pytest makes for an empty parametrisation (no known deviation or no
+    absent device in this run): it is not a test, only a "got empty parameter set" skip."""
+    def placeholder(item: pytest.Item) -> bool:
+        mark = item.get_closest_marker("skip")
+        reason = str(mark.kwargs.get("reason", "")) if mark else ""
+        return reason.startswith("got empty parameter set") and bool(
+            {"cell", "deviation_column", "absent_device"}
+            & set(getattr(item, "fixturenames", ())))
+
+    items[:] = [item for item in items if not placeholder(item)]
 
 
 @pytest.fixture(scope="session")
@@ -127,17 +246,19 @@ def initspec_run(request: pytest.FixtureRequest) -> Run:
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     run = session.config.stash.get(RUN, None)
-    if run is None or not run.results_dir or not run.results:
+    if run is None or not run.results_dir:
         return
-    if session.config.getoption("initspec_match"):
-        return  # a partial run must not overwrite the published results
     for name, plan in run.plans.items():
-        mine = [r for r in run.results if r.cell.column == name]
-        if not mine:
+        if not run.complete(name):  # a partial run must never overwrite published results
+            ran = len({r.cell.id for r in run.results if r.cell.column == name})
+            run.unwritten[name] = (f"partial run ({ran} of {plan.planned} cells of {name}): "
+                                   "results not written")
             continue
+        mine = [r for r in run.results if r.cell.column == name]
         adapter = run.adapters[name]
         for path in results.write(mine, plan, Path(run.results_dir),
                                   environment=adapter.environment()):
+            run.written.append(path)
             session.config.get_terminal_writer().line(f"initspec: wrote {path}")
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
+import os
 import platform
 import subprocess
+import tempfile
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -123,9 +126,30 @@ def write(results: Iterable[CellResult], plan: Plan, directory: Path, *,
             "cells": [record(r) for r in group],
         }
         path = directory / f"{column}-{device}-{dtype}.json"
-        path.write_text(_dumps(_clean(envelope)))
+        _write_atomically(path, _dumps(_clean(envelope)))
         written.append(path)
     return written
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """A crash mid-write leaves the old file intact: write a temporary file, then rename."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def check_writable(directory: Path) -> None:
+    """Raise OSError (one line) unless results can be written into ``directory``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".initspec-write-test.", dir=directory)
+    os.close(fd)
+    os.unlink(tmp)
 
 
 def _dumps(envelope: dict[str, Any]) -> str:
@@ -137,13 +161,43 @@ def _dumps(envelope: dict[str, Any]) -> str:
     return f'{head_text},\n "cells": [\n  {cells}\n ]\n}}\n'
 
 
+# What a consumer may rely on in a results file (older files lack newer fields: see CONTRACT).
+_ENVELOPE = {"framework": str, "framework_version": str, "device": str, "dtype": str,
+             "cells": list}
+_CELL = {"id": str, "entry": str, "case": str, "verdict": str, "checks": list, "message": str}
+
+
+def load_file(path: Path) -> dict[str, Any]:
+    """One results file, checked for the structure every consumer reads; ValueError naming the
+    file (one line) otherwise."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: not a results file (binary content, not JSON text)") \
+            from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not a results file ({exc.msg} at line {exc.lineno})") \
+            from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: not a results file (a JSON {type(data).__name__}, "
+                         "not an object)")
+    for key, kind in _ENVELOPE.items():
+        if not isinstance(data.get(key), kind):
+            raise ValueError(f"{path}: not a results file (no {kind.__name__} field {key!r})")
+    for i, cell in enumerate(data["cells"]):
+        if not isinstance(cell, dict):
+            raise ValueError(f"{path}: not a results file (cells[{i}] is not an object)")
+        for key, kind in _CELL.items():
+            if not isinstance(cell.get(key), kind):
+                raise ValueError(f"{path}: not a results file (cells[{i}] has no "
+                                 f"{kind.__name__} field {key!r})")
+    return data
+
+
 def load(directory: Path) -> list[dict[str, Any]]:
-    """Every results file in ``directory``, sorted by framework, device, dtype."""
-    runs = []
-    for path in sorted(directory.glob("*.json")):
-        try:
-            runs.append(json.loads(path.read_text()))
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{path}: not a results file ({exc.msg} at line {exc.lineno})") \
-                from None
-    return runs
+    """Every results file in ``directory``, sorted by file name (framework, device, dtype)."""
+    return [load_file(path) for path in sorted(directory.glob("*.json"))]

@@ -30,3 +30,8 @@ def test_known_deviation(deviation_column: tuple[str, str], initspec_run: Run) -
         pytest.fail(f"known deviation {deviation_id} no longer reproduces in {column}: all "
                     f"{outcome.cells} cells it applies to pass; update the spec "
                     f"({outcome.deviation.link})", pytrace=False)
+
+
+def test_absent_device(absent_device: tuple[str, str, str]) -> None:
+    _, _, why = absent_device
+    pytest.skip(why)

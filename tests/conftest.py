@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from initspec.adapter import Adapter, SampleRequest, Unsupported
-from initspec.adapters._common import build_initializer
+from initspec.adapter import Adapter, SampleRequest, TargetNotFound, Unsupported
+from initspec.adapters._common import build_initializer, split_kwargs
 from initspec.distributions import DTYPES
 from initspec.loader import FrameworkSpec, load_framework, load_schemes
 
@@ -71,6 +71,8 @@ class FakeAdapter(Adapter):
 
     name = "fake"
     spec = "fake"
+    #: The arguments a target takes, where the tests check them (others take anything).
+    ACCEPTS: ClassVar[dict[str, set[str]]] = {"fake.Dense": {"in_features", "out_features", "bias"}}
     requests: ClassVar[list[SampleRequest]] = []  # what fake.Layer drew (porting recipes)
 
     def __init__(self, version: str = "1.0"):
@@ -85,6 +87,11 @@ class FakeAdapter(Adapter):
     def sample(self, request: SampleRequest) -> np.ndarray:
         rng = np.random.default_rng(request.seed)
         kind = request.target.removeprefix("fake.").replace(".", "_")
+        if kind != "BatchNorm" and not hasattr(self, f"_{kind}"):
+            raise TargetNotFound(f"{request.target} does not exist")
+        if request.target in self.ACCEPTS:
+            split_kwargs(request.kwargs, self.ACCEPTS[request.target], request.symbols,
+                         request.target)
         if kind == "BatchNorm":  # an integer buffer keeps its own dtype
             return np.zeros((request.count, *request.shape), dtype=np.int64)
         draw = getattr(self, f"_{kind}")

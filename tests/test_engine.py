@@ -174,8 +174,13 @@ def test_plan_filters(fake_spec, fake_adapter):
                              match="Dense")
     assert {c.dtype for c in plan.cells} == {"bfloat16"}
     assert {c.case.entry.name for c in plan.cells} == {"Dense.weight", "Dense.bias"}
-    # fewer checks share the budget: a larger alpha each
-    assert plan.alpha == pytest.approx(1e-3 / 5)
+    # a partial plan keeps the full plan's alpha (and so its n): a re-check of one cell
+    # reproduces the published statistics
+    full = engine.build_plan(fake_spec, fake_adapter)
+    assert plan.alpha == full.alpha
+    assert plan.partial and not full.partial and plan.planned == len(full.cells)
+    assert [plan.count(c) for c in plan.cells] == [
+        full.count(c) for c in full.cells if c in plan.cells]
 
 
 def test_deviation_versions(fake_spec, fake_adapter_class):

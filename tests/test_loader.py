@@ -171,6 +171,19 @@ BROKEN = [
         line_of(BASE, "variance:"), "entries.0.variance", "unknown symbol fan_inn",
         id="unknown-symbol"),
     pytest.param(
+        mutate("{in_features: 3, out_features: 70}", "{in_features: '3', out_features: 70}"),
+        line_of(BASE, "{in_features: 3, out_features: 70}"), "entries.0.cases.1.in_features",
+        "'3' is a string, but the entry's formulas use in_features as a number",
+        id="string-where-a-number-belongs"),
+    pytest.param(
+        mutate("variance: 1 / (3 * fan_in)", "variance: (-8)**0.5"),
+        line_of(BASE, "variance:"), "entries.0.variance", r"\(-8\)\*\*0\.5 is not a real number",
+        id="complex-power"),
+    pytest.param(
+        mutate("    param: weight", "    param: weight\n    param: bias"),
+        line_of(BASE, "param: weight") + 1, "entries.0.param",
+        r"duplicate key 'param' \(first at line 6\)", id="duplicate-key"),
+    pytest.param(
         mutate("high: 1 / sqrt(fan_in)}", "high: 1 / sqrt(fan_ni)}"),
         line_of(BASE, "with: {low:"), "entries.0.with.high", "unknown symbol fan_ni",
         id="unknown-symbol-in-with"),
@@ -184,31 +197,31 @@ BROKEN = [
         id="attribute-access"),
     pytest.param(
         mutate("variance: 1 / (3 * fan_in)", "variance: 1 / fan_in"),
-        line_of(BASE, "{in_features: 1000, out_features: 512}"), "entries.0.cases.0",
-        r"states variance 0\.001 but uniform\(.*\) has variance 0\.000333333",
+        line_of(BASE, "variance:"), "entries.0.variance",
+        r"states variance 0\.001 but uniform\(.*\) has variance 0\.000333333.*case line 8",
         id="variance-disagrees"),
     pytest.param(
         mutate("bounds: [-1 / sqrt(fan_in), 1 / sqrt(fan_in)]",
                "bounds: [-sqrt(3 / fan_in), sqrt(3 / fan_in)]"),
-        line_of(BASE, "{in_features: 1000, out_features: 512}"), "entries.0.cases.0",
+        line_of(BASE, "bounds:"), "entries.0.bounds",
         r"states bounds .* but uniform\(.*\) has support", id="bounds-disagree"),
     pytest.param(
         mutate("with: {value: 0}", "with: {value: 1}\n    bounds: [0, 0]"),
-        line_of(BASE, "{in_features: 1000, out_features: 512}", nth=1), "entries.1.cases.0",
+        line_of(BASE, "with: {value: 0}") + 1, "entries.1.bounds",
         r"states bounds \(0, 0\) but constant", id="constant-bounds-disagree"),
     pytest.param(
         mutate("shape: [out_features, in_features]", "shape: [out_features / 3, in_features]"),
-        line_of(BASE, "{in_features: 1000, out_features: 512}"), "entries.0.cases.0",
-        r"shape\[0\] = out_features / 3 = 170\.66.*not a size", id="non-integer-shape"),
+        line_of(BASE, "shape: [out_features, in_features]"), "entries.0.shape.0",
+        r"out_features / 3 = 170\.66.*not a size \(case line 8\)", id="non-integer-shape"),
     pytest.param(
         mutate("{in_features: 3, out_features: 70}", "{in_features: 3, out_features: 71}",
                mutate("shape: [out_features, in_features]",
                       "shape: [out_features / 2, in_features]")),
-        line_of(BASE, "{in_features: 3, out_features: 70}"), "entries.0.cases.1",
-        r"shape\[0\] = out_features / 2 = 35\.5", id="non-integer-shape-second-case"),
+        line_of(BASE, "shape: [out_features, in_features]"), "entries.0.shape.0",
+        r"out_features / 2 = 35\.5.*\(case line 9\)", id="non-integer-shape-second-case"),
     pytest.param(
         mutate("shape: [out_features]", "shape: [out_features - 1000]"),
-        line_of(BASE, "{in_features: 1000, out_features: 512}", nth=1), "entries.1.cases.0",
+        line_of(BASE, "shape: [out_features]"), "entries.1.shape.0",
         "not a size", id="negative-shape"),
     pytest.param(
         mutate("    param: weight", "    param: weight\n    versions: '>=banana'"),
@@ -221,8 +234,8 @@ BROKEN = [
     pytest.param(
         mutate("with: {low: -1 / sqrt(fan_in), high: 1 / sqrt(fan_in)}",
                "with: {low: 1 / sqrt(fan_in), high: -1 / sqrt(fan_in)}"),
-        line_of(BASE, "{in_features: 1000, out_features: 512}"), "entries.0.cases.0",
-        "uniform needs low < high", id="empty-uniform"),
+        line_of(BASE, "with: {low:"), "entries.0.with",
+        "uniform needs low < high.*case in_features=1000", id="empty-uniform"),
 ]
 
 
@@ -422,3 +435,33 @@ def test_framework_versions_are_the_default_of_every_entry(tmp_path, schemes):
     by_entry = {c.entry.name: c.entry for c in load_framework(path, schemes).cases}
     assert str(by_entry["Dense.weight"].versions) == ">=2"
     assert str(by_entry["Dense.bias"].versions) == "<2"  # an entry's own range wins
+
+
+def test_binary_file_is_one_line(tmp_path, schemes):
+    path = tmp_path / "spec.yaml"
+    path.write_bytes(b"\x00\x01\x02\xff binary")
+    with pytest.raises(SpecError) as info:
+        load_framework(path, schemes)
+    assert str(info.value) == f"{path}: not a YAML text file (binary content)"
+
+
+def test_duplicate_key_in_a_case_is_an_error(tmp_path, schemes):
+    path = tmp_path / "spec.yaml"
+    path.write_text(BASE.replace("{in_features: 3, out_features: 70}",
+                                 "{in_features: 3, out_features: 70, in_features: 4}"))
+    _, line, rest = spec_error(path, lambda: load_framework(path, schemes))
+    assert line == line_of(BASE, "{in_features: 3, out_features: 70}")
+    assert rest.startswith("entries.0.cases.1.in_features: duplicate key 'in_features'"), rest
+
+
+def test_cases_know_their_shape_symbols_and_where_each_argument_is(tmp_path, schemes):
+    """The adapter drops only what a formula reads: a misspelt argument is not a symbol."""
+    path = tmp_path / "spec.yaml"
+    path.write_text(BASE.replace("{in_features: 3, out_features: 70}",
+                                 "{in_features: 3, out_features: 70, bais: false}"))
+    case = load_framework(path, schemes).cases[1]
+    assert case.symbols == {"in_features", "out_features"}
+    assert "bais" in case.kwargs and "bais" not in case.symbols
+    assert case.locations["bais"] == (f"{path}:{line_of(BASE, '{in_features: 3, out')}: "
+                                      "entries.0.cases.1.bais")
+    assert case.locations["target"] == f"{path}:{line_of(BASE, 'target:')}: entries.0.target"

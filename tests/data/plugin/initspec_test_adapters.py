@@ -1,0 +1,38 @@
+"""Third-party adapters for the CLI tests, registered by the dist-info folder next to this file
+(tests/test_cli.py puts tests/data/plugin on PYTHONPATH): the numpy FakeAdapter of
+tests/conftest.py as column ``fake``, and adapters that break the contract in one way each."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # tests/: its conftest.py
+
+from conftest import FakeAdapter
+
+
+class FakeColumn(FakeAdapter):
+    def __init__(self) -> None:
+        super().__init__()
+
+
+class ListAdapter(FakeColumn):
+    name = "fake-list"
+
+    def sample(self, request):
+        return super().sample(request).tolist()  # a list, not a numpy array
+
+
+class BadVersionAdapter(FakeColumn):
+    name = "fake-badversion"
+
+    def version(self) -> str:
+        return "one point oh"
+
+
+class RaisingAdapter(FakeColumn):
+    name = "fake-raises"
+
+    def __init__(self) -> None:
+        raise RuntimeError("no licence server")
