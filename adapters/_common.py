@@ -75,6 +75,29 @@ def is_unsupported_error(exc: BaseException) -> bool:
     )
 
 
+def build_initializer(namespace: Any, spec: Mapping[str, Any], *first: Any) -> Any:
+    """Call the initializer ``spec`` names in ``namespace``: ``{"call": "variance_scaling",
+    "args": [...], "kwargs": {...}}`` (porting recipes, initspec/recipes.py).
+
+    The name is looked up with getattr (dotted names walk sub-namespaces), never evaluated;
+    a private or unknown name is an error. Lists become tuples (axes). ``first`` go before the
+    spec's own arguments (torch's ``nn.init.uniform_(tensor, a, b)``)."""
+    name = spec["call"]
+    fn = namespace
+    for part in name.split("."):
+        if part.startswith("_") or not hasattr(fn, part):
+            raise ValueError(f"{getattr(namespace, '__name__', namespace)} has no "
+                             f"initializer {name!r}")
+        fn = getattr(fn, part)
+    args = [_tuples(a) for a in spec.get("args", ())]
+    kwargs = {k: _tuples(v) for k, v in spec.get("kwargs", {}).items()}
+    return fn(*first, *args, **kwargs)
+
+
+def _tuples(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
 def param_terms(param: str) -> tuple[str, ...]:
     """The parameter paths a spec ``param`` names: ``"bias_ih_l0 + bias_hh_l0"`` -> both, a plain
     path -> itself. A sum names parameters the network only ever sees added."""

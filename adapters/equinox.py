@@ -15,7 +15,13 @@ import numpy as np
 
 from initspec.adapter import SampleRequest, Unsupported
 from initspec.adapters import _jax
-from initspec.adapters._common import accepted_names, call_repr, resolve_target, split_kwargs
+from initspec.adapters._common import (
+    accepted_names,
+    build_initializer,
+    call_repr,
+    resolve_target,
+    split_kwargs,
+)
 
 #: A ``param`` path starting with this reads the layer's State (eqx.nn.make_with_state), e.g.
 #: ``state.batch_state_index.1`` = ``state.get(layer.batch_state_index)[1]``.
@@ -47,11 +53,20 @@ class EquinoxAdapter(_jax.JaxFamilyAdapter):
         def build(key: jax.Array) -> jax.Array:
             if seed is not None:
                 key = jax.random.key(seed)
+            if request.assign:  # porting recipes: construct, then overwrite with eqx.tree_at
+                key, init_key = jax.random.split(key)
             extra = {"key": key} if takes_key else {}
             if path[0] == _STATE:  # State buffers exist only once make_with_state splits them off
                 layer, state = eqx.nn.make_with_state(cls)(**kwargs, **extra)
                 return _walk(state.get(getattr(layer, path[1])), path[2:])
-            return _walk(cls(**kwargs, **extra), path)
+            layer = cls(**kwargs, **extra)
+            for where, spec in request.assign.items():
+                steps = where.split(".")
+                old = _walk(layer, steps)
+                init_key, sub = jax.random.split(init_key)
+                new = build_initializer(jax.nn.initializers, spec)(sub, old.shape, old.dtype)
+                layer = eqx.tree_at(lambda m, steps=steps: _walk(m, steps), layer, new)
+            return _walk(layer, path)
 
         size = int(np.prod(request.shape, dtype=np.int64))
         return _jax.draw(build, request.seed, request.count, request.device, size)

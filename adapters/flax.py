@@ -27,6 +27,7 @@ from initspec.adapters import _jax
 from initspec.adapters._common import (
     accepted_kwargs,
     accepted_names,
+    build_initializer,
     is_unsupported_error,
     resolve_target,
     split_kwargs,
@@ -47,6 +48,9 @@ class FlaxAdapter(_jax.JaxFamilyAdapter):
         api, cls = _resolve(request.target)
         dtype = _jax.dtype(request.dtype)
         kwargs = _kwargs(cls, request, dtype)
+        # porting recipes: initializer arguments, resolved in Flax's initializer namespace
+        kwargs.update({arg: build_initializer(nnx.initializers, spec)
+                       for arg, spec in request.init_args.items()})
         if api == "linen":
             fn, full = _linen_fns(cls(**kwargs), request, dtype)
         else:

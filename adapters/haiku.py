@@ -33,6 +33,7 @@ from initspec.adapters import _jax
 from initspec.adapters._common import (
     accepted_kwargs,
     accepted_names,
+    build_initializer,
     call_repr,
     is_unsupported_error,
     param_terms,
@@ -166,7 +167,10 @@ def _forward(cls: type, request: SampleRequest) -> Any:
     n_inputs = _array_args(cls, call)
 
     def forward(x: jax.Array) -> Any:
-        module = cls(**ctor)
+        # porting recipes: initializer arguments (w_init, b_init) from hk.initializers
+        inits = {arg: build_initializer(hk.initializers, spec)
+                 for arg, spec in request.init_args.items()}
+        module = cls(**ctor, **inits)
         if isinstance(module, hk.RNNCore):  # a core's second input is its state: start from zeros
             # initial_state is a dtype-less jnp.zeros (float32; float64 under jax_enable_x64):
             # start in the input's dtype, as a model run in that dtype does

@@ -30,6 +30,7 @@ import numpy as np
 from initspec.adapter import Adapter, AdapterUnavailable, SampleRequest, Unsupported
 from initspec.adapters._common import (
     accepted_names,
+    build_initializer,
     is_unsupported_error,
     resolve_target,
     split_kwargs,
@@ -118,7 +119,10 @@ class _KerasAdapter(Adapter):
         shapes = [request.input_shape] * max(nargs, 1)
 
         def make() -> tuple[Any, Callable]:
-            layer = cls(**self._seed(kwargs, request), dtype=request.dtype)
+            # porting recipes: one initializer object per layer (a shared one repeats its draws)
+            inits = {arg: build_initializer(self.keras.initializers, spec)
+                     for arg, spec in request.init_args.items()}
+            layer = cls(**self._seed(kwargs, request), **inits, dtype=request.dtype)
             layer.build(*shapes)
             return layer, lambda: operator.attrgetter(request.param)(layer)
         return make

@@ -11,6 +11,7 @@ import torch
 from initspec.adapter import Adapter, SampleRequest, Unsupported
 from initspec.adapters._common import (
     accepted_names,
+    build_initializer,
     call_repr,
     is_unsupported_error,
     param_expr,
@@ -60,6 +61,8 @@ class TorchAdapter(Adapter):
     def _layer(self, request: SampleRequest, dtype: torch.dtype) -> np.ndarray:
         cls = _resolve(request.target)
         module = cls(**_kwargs(cls, request), device=request.device, dtype=dtype)
+        for path, spec in request.assign.items():  # porting recipes: construct, then init
+            build_initializer(torch.nn.init, spec, operator.attrgetter(path)(module))
         # a sum (bias_ih_l0 + bias_hh_l0) is added by torch in the parameter dtype
         return _to_numpy(read_param(request.param,
                                     lambda path: operator.attrgetter(path)(module)))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any, ClassVar
 
@@ -39,6 +39,12 @@ class SampleRequest:
         frameworks that create parameters from an input; None when the spec gives none.
     reuse: draw every instance from ONE constructed object (an initializer called ``count``
         times: reproducibility entries); otherwise each instance comes from a fresh object.
+    init_args: layer argument -> initializer, as structured data ``{"call": name, "args": [...],
+        "kwargs": {...}}``: the adapter resolves ``name`` in its framework's initializer namespace
+        (``adapters._common.build_initializer``) and passes a fresh object per instance (porting
+        recipes, conformance/recipes.py).
+    assign: parameter path -> initializer (same structure), applied to the parameter after the
+        layer is constructed, for frameworks whose layers take no initializer (torch, Equinox).
     """
 
     target: str
@@ -52,6 +58,8 @@ class SampleRequest:
     input_shape: tuple[int, ...] | None = None
     reuse: bool = False
     symbols: frozenset[str] = frozenset()
+    init_args: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    assign: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
 class Unsupported(Exception):

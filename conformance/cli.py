@@ -61,6 +61,8 @@ def _run_args(args: argparse.Namespace) -> list[str]:
         argv += ["--spec", args.spec]
     if args.match:
         argv += ["--match", args.match]
+    if getattr(args, "no_recipes", False):
+        argv += ["--no-recipes"]
     return argv
 
 
@@ -70,7 +72,8 @@ def _options(args: argparse.Namespace, results: str | None) -> SimpleNamespace:
               "initspec_device": args.device, "initspec_dtype": args.dtype,
               "initspec_seed": args.seed, "initspec_budget": args.budget,
               "initspec_resolution": args.resolution, "initspec_match": args.match,
-              "initspec_results": results}
+              "initspec_results": results,
+              "initspec_recipes": not getattr(args, "no_recipes", False)}
     return SimpleNamespace(getoption=values.__getitem__)
 
 
@@ -294,6 +297,8 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--framework", required=True, action="append",
                    help="adapter (column) name, e.g. torch; repeat to run several in one process")
     p.add_argument("--spec", help="framework spec file (default: the adapter's own)")
+    p.add_argument("--no-recipes", action="store_true",
+                   help="leave out the porting-recipe cells (ids containing 'recipe[')")
     p.add_argument("--device", action="append",
                    help="only this device (repeatable); one the framework does not report here "
                         "is shown as one skip")

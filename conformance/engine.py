@@ -11,16 +11,19 @@ from __future__ import annotations
 import hashlib
 import math
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from scipy import stats
 
 from initspec import checks, evidence, power
 from initspec import promises as _promises
 from initspec.adapter import Adapter, SampleRequest, SpecMismatch, Unsupported
 from initspec.distributions import DTYPES, continuous, reference
 from initspec.loader import Case, FrameworkSpec, KnownDeviation, Raises
+from initspec.recipes import RECIPE_DTYPE, Recipe
 
 DEFAULT_BUDGET = 1e-3
 DEFAULT_RESOLUTION = 0.01
@@ -39,6 +42,7 @@ class Cell:
     stochastic_checks: tuple[str, ...]
     deviation: KnownDeviation | None
     skip_reason: str | None
+    recipe: Recipe | None = None  # a porting recipe cell (conformance/recipes.py)
 
     @property
     def id(self) -> str:
@@ -99,6 +103,9 @@ class CellResult:
     evidence: dict[str, Any] | None = None  # for plots (initspec.evidence); random cells only
     spec_error: bool = False  # the error is the spec's (a target or argument the framework lacks)
     promises: list[_promises.PromiseResult] = field(default_factory=list)  # never the verdict
+
+
+    two_sample: dict[str, Any] | None = None  # recipe cells: B's draws against A's own
 
     @property
     def expected(self) -> str:
@@ -161,8 +168,13 @@ def _own_stochastic_checks(case: Case) -> tuple[str, ...]:
 def build_plan(spec: FrameworkSpec, adapter: Adapter, *, devices: list[str] | None = None,
                dtypes: list[str] | None = None, budget: float = DEFAULT_BUDGET,
                resolution: float = DEFAULT_RESOLUTION, seed: int = 0,
-               match: str | None = None) -> Plan:
-    """The column's cells: every case on every device the adapter reports, in every dtype.
+               match: str | None = None,
+               recipes: list[tuple[Case, Recipe]] | None = None,
+               two_sample: frozenset[str] = frozenset()) -> Plan:
+    """The column's cells: every case on every device the adapter reports, in every dtype, and
+    the porting-recipe cells (``recipes``: float32 only; those whose source spec is in
+    ``two_sample`` also run a two-sample test against that framework's own draws, one more
+    stochastic check).
 
     ``devices``, ``dtypes`` and ``match`` select a subset, but the error budget is always split
     over the FULL plan's stochastic checks: a partial run uses the same alpha, hence the same n
@@ -189,6 +201,9 @@ def build_plan(spec: FrameworkSpec, adapter: Adapter, *, devices: list[str] | No
                 cells.append(Cell(case, adapter.name, version, device, dtype,
                                   stochastic_checks(case) if skip is None else (), deviation,
                                   skip))
+        if RECIPE_DTYPE in spec.dtypes:
+            cells += [_recipe_cell(case, recipe, adapter, version, device, two_sample)
+                      for case, recipe in recipes or ()]
     total = sum(len(c.stochastic_checks) for c in cells)
     alpha = budget / max(total, 1)
     selected = tuple(c for c in cells if (devices is None or c.device in devices)
@@ -197,17 +212,44 @@ def build_plan(spec: FrameworkSpec, adapter: Adapter, *, devices: list[str] | No
     return Plan(selected, budget, resolution, seed, alpha, planned=len(cells))
 
 
+def _recipe_cell(case: Case, recipe: Recipe, adapter: Adapter, version: str, device: str,
+                 two_sample: frozenset[str]) -> Cell:
+    entry = case.entry
+    skip = None
+    if entry.versions is not None and not entry.versions.contains(version, prereleases=True):
+        skip = f"spec entry applies to {adapter.spec} {entry.versions}, not {version}"
+    elif entry.columns is not None and adapter.name not in entry.columns:
+        skip = f"spec entry applies to {', '.join(sorted(entry.columns))} only"
+    deviation = next((d for d in entry.known_deviations
+                      if d.applies(device, RECIPE_DTYPE, version, adapter.name)), None)
+    checks_ = stochastic_checks(case) if skip is None else ()
+    if skip is None and recipe.source_spec in two_sample and checks_:
+        checks_ = (*checks_, TWO_SAMPLE)
+    return Cell(case, adapter.name, version, device, RECIPE_DTYPE, checks_, deviation, skip,
+                recipe)
+
+
+TWO_SAMPLE = "two-sample"
+
+
 def request_for(plan: Plan, cell: Cell) -> SampleRequest:
     case = cell.case
+    recipe = cell.recipe
     return SampleRequest(case.entry.target, case.entry.param, dict(case.kwargs), case.shape,
                          plan.count(cell), cell.device, cell.dtype, plan.seed_for(cell),
                          input_shape=case.input_shape,
                          reuse=case.entry.repeat is not None and case.entry.repeat.reuse,
-                         symbols=case.symbols)
+                         symbols=case.symbols,
+                         init_args=recipe.init_args if recipe else {},
+                         assign=recipe.assign if recipe else {})
 
 
-def evaluate(plan: Plan, cell: Cell, adapter: Adapter) -> CellResult:
-    """Draw the cell's samples through the adapter and run every applicable check."""
+def evaluate(plan: Plan, cell: Cell, adapter: Adapter,
+             sources: Mapping[str, Adapter] | None = None) -> CellResult:
+    """Draw the cell's samples through the adapter and run every applicable check.
+
+    ``sources`` (spec name -> adapter) are the other frameworks importable in this process: a
+    recipe cell from one of them also compares its draws with that framework's own."""
     if cell.skip_reason:
         return CellResult(cell, "skip", message=cell.skip_reason)
     request = request_for(plan, cell)
@@ -217,6 +259,9 @@ def evaluate(plan: Plan, cell: Cell, adapter: Adapter) -> CellResult:
     start = time.perf_counter()
     try:
         result.reproducer = adapter.reproducer(request)
+        if cell.recipe is not None:  # the adapter's snippet shows the layer; the recipe its init
+            result.reproducer = (f"{result.reproducer}\n# porting recipe (what ran):\n"
+                                 f"{cell.recipe.call}").lstrip()
         x = adapter.sample(request)
     except Unsupported as exc:
         result.status, result.message = "skip", f"unsupported: {exc}"
@@ -241,6 +286,16 @@ def evaluate(plan: Plan, cell: Cell, adapter: Adapter) -> CellResult:
     except Exception as exc:  # a check that cannot digest these samples: show it, do not crash
         result.status, result.message = "error", f"checking failed: {type(exc).__name__}: {exc}"
         return result
+    if TWO_SAMPLE in cell.stochastic_checks and sources and cell.recipe.source_spec in sources:
+        try:
+            check = two_sample_check(plan, cell, x, sources[cell.recipe.source_spec])
+        except Exception as exc:  # the source framework failing is this cell's error too
+            result.status = "error"
+            result.message = f"two-sample draw failed: {type(exc).__name__}: {exc}"
+            return result
+        result.checks.append(check)
+        result.two_sample = {"test": "ks_2samp", "p_value": check.p_value,
+                             "alpha": check.alpha, "passed": check.passed}
     result.seconds_check = time.perf_counter() - start
     shape_ok = x.shape[1:] == cell.case.shape
     result.n = int(x.shape[0] * selected_size(cell.case) if shape_ok else x.size)
@@ -260,6 +315,28 @@ def _test_promises(plan: Plan, cell: Cell, x: np.ndarray,
                                    own_failures, cell.deviation)
     except Exception as exc:  # a promise that cannot be checked is untested, not a crash
         return _promises.untested(cell.case, f"checking failed: {type(exc).__name__}: {exc}")
+
+
+def two_sample_check(plan: Plan, cell: Cell, x: np.ndarray,
+                     source: Adapter) -> checks.CheckResult:
+    """KS two-sample test of the recipe's draws ``x`` against A's own draws of A's case (same
+    number of instances, the cell's device when A has it), at the plan's alpha."""
+    a_case = cell.recipe.source
+    device = cell.device if cell.device in source.devices() else "cpu"
+    a_cell = Cell(a_case, source.name, source.version(), device, RECIPE_DTYPE, (), None, None)
+    request = SampleRequest(a_case.entry.target, a_case.entry.param, dict(a_case.kwargs),
+                            a_case.shape, x.shape[0], device, RECIPE_DTYPE,
+                            plan.seed_for(a_cell), input_shape=a_case.input_shape)
+    y = np.asarray(source.sample(request))
+    mine = (_select(x, cell.case) if cell.case.select else x).astype(np.float64).ravel()
+    theirs = (_select(y, a_case) if a_case.select else y).astype(np.float64).ravel()
+    test = stats.ks_2samp(mine, theirs)
+    passed = bool(test.pvalue >= plan.alpha)
+    return checks.CheckResult(TWO_SAMPLE, passed,
+                              f"ks_2samp against {source.name}'s own draws: D = "
+                              f"{test.statistic:.4g}, p = {test.pvalue:.3g} (alpha "
+                              f"{plan.alpha:.3g}, {mine.size} vs {theirs.size} values)",
+                              float(test.pvalue), plan.alpha)
 
 
 def _spec_mismatch(result: CellResult, exc: SpecMismatch) -> CellResult:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from initspec import engine, results
+from initspec import engine, recipes, results
 from initspec.adapter import AdapterUnavailable, load_adapter
 from initspec.distributions import DTYPES
 from initspec.loader import SpecError, framework_spec_path, load_framework
@@ -85,6 +85,9 @@ class Run:
         self.adapters = {name: load_adapter(name) for name in names}
         specs = {}
         self.plans: dict[str, engine.Plan] = {}
+        # A recipe cell of one column may compare its draws with another column's framework in
+        # this process (the JAX family; keras-torch with torch): spec name -> adapter.
+        self.sources = {a.spec: a for a in self.adapters.values()}
         self.absent: list[tuple[str, str, str]] = []  # (column, device, why): one skip each
         devices = opt("initspec_device") or None
         for name, adapter in self.adapters.items():
@@ -104,10 +107,14 @@ class Run:
             self.absent += [(name, d, f"{name} reports no {d} device here (it has "
                              f"{', '.join(available) or 'none'}): its cells were not run")
                             for d in devices or () if d not in available]
+            ported = []
+            if opt("initspec_recipes") and not opt("initspec_spec"):
+                ported = recipes.generate(path, recipes.spec_paths())
             self.plans[name] = engine.build_plan(
                 spec, adapter, devices=devices, dtypes=dtypes,
                 budget=opt("initspec_budget"), resolution=opt("initspec_resolution"),
                 seed=opt("initspec_seed"), match=opt("initspec_match"),
+                recipes=ported, two_sample=frozenset(self.sources) - {adapter.spec},
             )
         self.cells = [cell for plan in self.plans.values() for cell in plan.cells]
         if not self.cells and not self.absent:
@@ -134,7 +141,8 @@ class Run:
     def evaluate(self, cell: engine.Cell) -> engine.CellResult:
         if self.on_cell is not None:
             self.on_cell(cell, None)
-        result = engine.evaluate(self.plans[cell.column], cell, self.adapters[cell.column])
+        result = engine.evaluate(self.plans[cell.column], cell, self.adapters[cell.column],
+                                 self.sources)
         self.results.append(result)
         if self.on_cell is not None:
             self.on_cell(cell, result)
@@ -162,6 +170,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="relative variance error detected with 99%% power")
     group.addoption("--match", dest="initspec_match", help="only cells whose id contains this")
     group.addoption("--results", dest="initspec_results", help="write results JSON here")
+    group.addoption("--no-recipes", dest="initspec_recipes", action="store_false", default=True,
+                    help="do not generate the porting-recipe cells (conformance/recipes.py)")
 
 
 @pytest.hookimpl(trylast=True)

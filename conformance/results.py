@@ -84,6 +84,7 @@ def record(result: CellResult) -> dict[str, Any]:
             "raises": dataclasses.asdict(entry.raises) if entry.raises else None}
            if entry.expect else {}),
         **({"promises": _promise_records(result)} if case.promises else {}),
+        "recipe": cell.recipe.record(result.two_sample) if cell.recipe else None,
     })
 
 

@@ -12,7 +12,7 @@ import pytest
 from scipy import stats
 
 from initspec.adapter import Adapter, SampleRequest, TargetNotFound, Unsupported
-from initspec.adapters._common import split_kwargs
+from initspec.adapters._common import build_initializer, split_kwargs
 from initspec.distributions import DTYPES
 from initspec.loader import FrameworkSpec, load_framework, load_schemes
 
@@ -73,6 +73,7 @@ class FakeAdapter(Adapter):
     spec = "fake"
     #: The arguments a target takes, where the tests check them (others take anything).
     ACCEPTS: ClassVar[dict[str, set[str]]] = {"fake.Dense": {"in_features", "out_features", "bias"}}
+    requests: ClassVar[list[SampleRequest]] = []  # what fake.Layer drew (porting recipes)
 
     def __init__(self, version: str = "1.0"):
         self._version = version
@@ -151,6 +152,19 @@ class FakeAdapter(Adapter):
         return x
 
     @staticmethod
+    def _Shifted(rng, request):
+        return rng.normal(0.5, 1, request.shape)
+
+    @staticmethod
+    def _Layer(rng, request):  # a layer taking its initializers as arguments (porting recipes)
+        self = FakeAdapter
+        self.requests.append(request)
+        spec = request.init_args[f"{request.param}_init"]
+        return build_initializer(FAKE_INIT, spec)(rng, request.shape)
+
+    _Table = _Layer
+
+    @staticmethod
     def _Legacy(rng, request):
         return np.ones(request.shape)
 
@@ -174,6 +188,33 @@ class FakeAdapter(Adapter):
             raise Unsupported(f"fake.Half has no {request.dtype} kernel")
         bound = math.sqrt(3 / request.kwargs["fan_in"])
         return rng.uniform(-bound, bound, request.shape)
+
+
+class FAKE_INIT:
+    """Initializers of the fake framework: each returns a function of (rng, shape)."""
+
+    @staticmethod
+    def variance_scaling(scale, mode, distribution):
+        assert distribution == "uniform"
+
+        def init(rng, shape):
+            fan_in, fan_out = shape[-2], shape[-1]
+            fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[mode]
+            bound = math.sqrt(3 * scale / fan)
+            return rng.uniform(-bound, bound, shape)
+        return init
+
+    @staticmethod
+    def uniform(low, high):
+        return lambda rng, shape: rng.uniform(low, high, shape)
+
+    @staticmethod
+    def normal(std):
+        return lambda rng, shape: rng.normal(0, std, shape)
+
+    @staticmethod
+    def constant(value):
+        return lambda rng, shape: np.full(shape, value)
 
 
 @pytest.fixture

@@ -342,8 +342,9 @@ def test_no_results_is_an_error(tmp_path, capsys, setup):
     elif setup == "all-bad":  # each named, then the error
         assert [line.split()[1] for line in err] == ["skipped", "skipped", "error:"]
         assert err[-1].startswith("initspec: error: no usable results files in ")
-    else:
-        assert err == [err[-1]] and err[-1].startswith("initspec: error: no ")
+    else:  # says what is missing and where results are expected
+        missing = "is not a directory" if setup == "absent" else "holds no *.json"
+        assert err == [err[-1]] and missing in err[-1] and "--results DIR" in err[-1]
     assert not out.exists() and not (tmp_path / "out" / "compat.json").exists()
 
 
