@@ -32,15 +32,20 @@ class Environment:
 # Versions are pinned in pyproject.toml's extras. torch: the CPU wheel of 2.13.0 is on the
 # project's machines; an open range pulls CUDA. tf-keras (for tf.compat.v1.layers) requires the
 # full `tensorflow` package; --no-deps keeps tensorflow-cpu the only TensorFlow installed.
+# jaxlib 0.10.2 can deadlock on this 2-core CPU under jit + vmap of several orthogonal inits
+# (a batched Flax LSTMCell); the concurrency-optimised scheduler off cleared it.
+XLA_FLAGS = "--xla_cpu_enable_concurrency_optimized_scheduler=false"
 ENVIRONMENTS = {
     "torch": Environment([[".[torch]"]], ["torch"]),
     "tensorflow": Environment([[".[tensorflow]"], ["--no-deps", "tf-keras==2.21.0"]],
                               ["keras-tensorflow", "tf-compat-v1"],
                               {"KERAS_BACKEND": "tensorflow"}),
-    "keras-jax": Environment([[".[keras-jax]"]], ["keras-jax"], {"KERAS_BACKEND": "jax"}),
+    "keras-jax": Environment([[".[keras-jax]"]], ["keras-jax"],
+                             {"KERAS_BACKEND": "jax", "XLA_FLAGS": XLA_FLAGS}),
     "keras-torch": Environment([[".[keras-torch]"]], ["keras-torch"],
                                {"KERAS_BACKEND": "torch"}),
-    "jax": Environment([[".[jax]"]], ["jax", "flax", "equinox", "haiku"]),
+    "jax": Environment([[".[jax]"]], ["jax", "flax", "equinox", "haiku"],
+                       {"XLA_FLAGS": XLA_FLAGS}),
 }
 COLUMNS = {column: name for name, e in ENVIRONMENTS.items() for column in e.columns}
 
