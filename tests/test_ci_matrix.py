@@ -99,3 +99,31 @@ def test_the_workflow_fans_in_after_every_job():
     assert "if: always()" in text and "merge-multiple: true" in text
     assert "needs.conformance.result != 'success'" in text
     assert "upload-pages-artifact" in text
+
+
+def test_fan_in_merges_the_jobs_results(tmp_path):
+    """What the workflow does, locally: two jobs write their results into separate folders (their
+    artifacts), the final job copies them into one folder (download-artifact, merge-multiple) and
+    renders one table from them. tests/data/fake.yaml has red and erroring cells on purpose: a
+    job that ends red still uploads its results (the artifact step runs always()), and the merge
+    shows them."""
+    from test_cli import FAKE, initspec
+
+    for column in ("fake", "fake-second"):
+        job = initspec("run", "--framework", column, "--spec", str(FAKE), "--resolution", "0.2",
+                       "--no-progress", "--results", str(tmp_path / f"results-{column}"),
+                       "--report", "", cwd=tmp_path)
+        assert job.returncode in (1, 3), job.stdout + job.stderr  # red cells, by design
+        assert len(list((tmp_path / f"results-{column}").glob("*.json"))) == 4
+    merged = tmp_path / "reports" / "results"
+    merged.mkdir(parents=True)
+    for artifact in tmp_path.glob("results-*"):
+        for f in artifact.glob("*.json"):
+            shutil.copy(f, merged / f.name)
+    out = tmp_path / "reports" / "COMPATIBILITY.md"
+    report = initspec("report", "--results", str(merged), "--out", str(out), cwd=tmp_path)
+    assert report.returncode == 0, report.stdout + report.stderr
+    compat = json.loads((tmp_path / "reports" / "compat.json").read_text())
+    columns = {cell["id"].split("-1.0/")[0] for cell in compat["cells"]}
+    assert columns == {"fake", "fake-second"}
+    assert (tmp_path / "reports" / "site" / "index.html").exists()

@@ -17,6 +17,12 @@ class FakeColumn(FakeAdapter):
         super().__init__()
 
 
+class SecondColumn(FakeColumn):
+    """Another column of the same fake framework: a second CI job (tests/test_ci_matrix.py)."""
+
+    name = "fake-second"
+
+
 class ListAdapter(FakeColumn):
     name = "fake-list"
 
