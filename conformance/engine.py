@@ -326,7 +326,8 @@ def two_sample_check(plan: Plan, cell: Cell, x: np.ndarray,
     a_cell = Cell(a_case, source.name, source.version(), device, RECIPE_DTYPE, (), None, None)
     request = SampleRequest(a_case.entry.target, a_case.entry.param, dict(a_case.kwargs),
                             a_case.shape, x.shape[0], device, RECIPE_DTYPE,
-                            plan.seed_for(a_cell), input_shape=a_case.input_shape)
+                            plan.seed_for(a_cell), input_shape=a_case.input_shape,
+                            symbols=a_case.symbols)
     y = np.asarray(source.sample(request))
     mine = (_select(x, cell.case) if cell.case.select else x).astype(np.float64).ravel()
     theirs = (_select(y, a_case) if a_case.select else y).astype(np.float64).ravel()
