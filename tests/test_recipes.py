@@ -144,3 +144,16 @@ def test_a_writes_form_carries_its_known_deviations_to_the_columns_they_name(gen
     plan = engine.build_plan(engine.FrameworkSpec("fake-b", ("float32",), (), str(B)), other,
                              recipes=[(case, recipe)])
     assert plan.cells[0].deviation.id == "fake-constant-off-by-one"
+
+
+def test_the_two_sample_draw_tells_the_source_adapter_its_shape_symbols(generated):
+    """A source case key that only names a shape symbol (Haiku's in_features: hk.Linear takes no
+    such argument) must reach the source's adapter as a symbol, not as an argument to pass on."""
+    case, recipe = _by_source(generated, "Dense.weight")[0]
+    source = recipe.source
+    widened = dataclasses.replace(source, kwargs={**source.kwargs, "width": 7},
+                                  symbols=frozenset({*source.symbols, "width"}))
+    _, (result,) = _evaluate([(case, dataclasses.replace(recipe, source=widened))],
+                             {"fake-a": FakeAdapter()})
+    assert result.status != "error", result.message
+    assert result.two_sample["passed"]
