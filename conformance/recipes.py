@@ -164,6 +164,9 @@ def _unported(concept: str, case: Case, writes: Any, b_entries: Mapping[str, Any
         return "B's entry states no `init_arg`"
     if "select" in a_raw:  # a slice (Keras's forget gate) is not the parameter's default
         return "A's entry states a slice of its parameter, not the whole default"
+    if "select" in b_entry:  # it would check one block of B's parameter, and a layer built per
+        # handful of values (Keras's LSTM forget block: 40 000 LSTM layers for one cell)
+        return "B's entry checks only a slice of its parameter, not the whole default"
     if case.family not in BASE_SCHEMES:
         return f"family {case.family} is not ported"
     return None
