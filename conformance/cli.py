@@ -197,13 +197,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     for message in dict.fromkeys(r.message for r in run.results if r.spec_error):
         error(message)  # the spec's own mistakes, once each, after pytest's report
     report = None
-    if run.written and args.report:
+    if run.written:
         from initspec.published import update_published
         from initspec.report import write_report
 
         try:
-            report = write_report(Path(args.results), Path(args.report))
-            update_published(Path(args.results))  # the verdicts copy shipped with the package
+            # the verdicts copy shipped with the package follows every complete run, with or
+            # without the table (`--report ""`), so the checkout never holds a stale copy
+            update_published(Path(args.results))
+            if args.report:
+                report = write_report(Path(args.results), Path(args.report))
         except (ValueError, OSError) as exc:
             code = max(code, error(exc))
     _summary(run, report, selected)

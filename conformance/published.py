@@ -11,6 +11,8 @@ copy in sync with ``reports/results``; ``initspec report`` rewrites it.
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -91,9 +93,12 @@ def write_published(results_dir: Path, out: Path | None = None) -> Path:
     out = out or checkout_copy(results_dir) or PUBLISHED
     text = dumps(build(results_dir))
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".json.tmp")
-    tmp.write_text(text)
-    tmp.replace(out)  # atomic: a reader never sees half a file
+    # atomic, and a file of its own per writer: CI's parallel runs each rewrite the copy
+    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=".verdicts-", suffix=".tmp")
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    os.chmod(tmp, 0o644)  # mkstemp's 0600 would make the copy private
+    os.replace(tmp, out)
     return out
 
 

@@ -324,6 +324,23 @@ def test_a_complete_run_writes_results_and_the_table(tmp_path):
     assert not list((tmp_path / "results").glob(".*"))  # no temporary file left
 
 
+def test_a_complete_run_without_the_table_still_rewrites_the_published_copy(tmp_path):
+    """nox's conformance sessions pass `--report ""`: the checkout's verdicts copy must still
+    follow the results, or the sync test fails after every CI run (it did: stop 14)."""
+    from initspec import published
+
+    (tmp_path / "conformance").mkdir()
+    (tmp_path / "conformance" / "published.py").write_text("")  # marks a checkout
+    results = tmp_path / "reports" / "results"
+    proc = initspec("run", "--framework", "fake", "--spec", str(FAKE), "--results", str(results),
+                    "--report", "", *FAST, cwd=tmp_path)
+    assert proc.returncode == 3, proc.stdout + proc.stderr  # fake.Broken raises, by design
+    copy = tmp_path / "conformance" / "published" / "verdicts.json"
+    assert copy.read_text() == published.dumps(published.build(results))
+    assert copy.stat().st_mode & 0o777 == 0o644
+    assert not list(copy.parent.glob(".*")) and "table: wrote" not in proc.stdout
+
+
 def _failure_block(stdout: str, cell: str) -> str:
     lines = stdout.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith(f"{cell}: "))
