@@ -83,7 +83,10 @@ def tests(session: nox.Session) -> None:
     chromium for the site's browser test; without chromium that test skips and says why)."""
     # nox: the test of the CI matrix lists this noxfile's sessions
     session.install(".[test]", "nox")
-    session.run("pytest", "tests", "-q", *session.posargs)
+    # two workers (CI's two cores; the CLI tests spend most of their time in subprocesses), and
+    # the slowest tests named, so a CI log says where its minutes went
+    args = session.posargs or ["-n", "2", "--durations=15"]
+    session.run("pytest", "tests", "-q", *args)
 
 
 @nox.session(python="3.11")
