@@ -1,8 +1,9 @@
 """Plan a conformance run (cells, error budget, sample sizes) and evaluate one cell.
 
-A *cell* is one spec case on one device in one dtype. The suite-wide false-failure budget (default
-1e-3 per run) is split evenly (Bonferroni) over every stochastic check the plan will run; exact
-checks cannot fail by chance and take none of it. Sample sizes follow from that per-check alpha
+A *cell* is one spec case on one device in one dtype. The false-failure budget (default 1e-3)
+covers the whole published run (:mod:`initspec.budget`): each published column gets an even
+share, split evenly (Bonferroni) over every stochastic check its plan will run; exact checks
+cannot fail by chance and take none of it. Sample sizes follow from that per-check alpha
 and the target resolution (default: variance certified to ±1 % with 99 % power).
 """
 
@@ -18,6 +19,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from initspec import budget as _budget
 from initspec import checks, evidence, power
 from initspec import promises as _promises
 from initspec.adapter import Adapter, SampleRequest, SpecMismatch, Unsupported
@@ -59,7 +61,7 @@ class Cell:
 @dataclass(frozen=True)
 class Plan:
     cells: tuple[Cell, ...]
-    budget: float
+    budget: float  # this column's share of the run budget (initspec.budget)
     resolution: float
     seed: int
     alpha: float  # per stochastic check
@@ -226,6 +228,8 @@ def build_plan(spec: FrameworkSpec, adapter: Adapter, *, devices: list[str] | No
     ``two_sample`` also run a two-sample test against that framework's own draws, one more
     stochastic check).
 
+    ``budget`` is the whole published run's; the column plans with its share of it
+    (:func:`initspec.budget.column_budget`).
     ``devices``, ``dtypes`` and ``match`` select a subset, but the error budget is always split
     over the FULL plan's stochastic checks: a partial run uses the same alpha, hence the same n
     and seeds, as the full run, and reproduces its verdicts and statistics exactly. A requested
@@ -255,11 +259,12 @@ def build_plan(spec: FrameworkSpec, adapter: Adapter, *, devices: list[str] | No
             cells += [_recipe_cell(case, recipe, adapter, version, device, two_sample)
                       for case, recipe in recipes or ()]
     total = sum(len(c.stochastic_checks) for c in cells)
-    alpha = budget / max(total, 1)
+    share = _budget.column_budget(budget, adapter.name)
+    alpha = share / max(total, 1)
     selected = tuple(c for c in cells if (devices is None or c.device in devices)
                      and (dtypes is None or c.dtype in dtypes)
                      and (match is None or match in c.id))
-    return Plan(selected, budget, resolution, seed, alpha, planned=len(cells))
+    return Plan(selected, share, resolution, seed, alpha, planned=len(cells))
 
 
 def _recipe_cell(case: Case, recipe: Recipe, adapter: Adapter, version: str, device: str,
