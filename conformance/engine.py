@@ -296,7 +296,8 @@ def request_for(plan: Plan, cell: Cell) -> SampleRequest:
                          reuse=case.entry.repeat is not None and case.entry.repeat.reuse,
                          symbols=case.symbols,
                          init_args=recipe.init_args if recipe else {},
-                         assign=recipe.assign if recipe else {})
+                         assign=recipe.assign if recipe else {},
+                         entry=case.entry.name, cell_id=cell.id)
 
 
 def evaluate(plan: Plan, cell: Cell, adapter: Adapter,
