@@ -519,9 +519,9 @@ def check_haar_signs(x: np.ndarray, alpha: float, axis: int = 0, blocks: int = 1
     total = positive + negative
     p = float(stats.binomtest(positive, total, 0.5).pvalue) if total else 1.0
     ok = p >= alpha
-    critical = float(stats.binom.ppf(alpha / 2, total, 0.5)) if total else 0.0
+    # a fair coin has standard deviation 1/2: |P(+) - 1/2| detected with 99 % power
+    shift = power.min_discrepancy_mean(total, alpha) / 2 if total else math.inf
     return CheckResult("haar-signs", ok, f"{positive} of {total} diagonal entries positive, "
                        f"expected {total / 2:g} (p = {_fmt_p(p)})", p_value=p, alpha=alpha,
-                       min_detectable=f"P(+) outside [{critical / max(total, 1):.2f}, "
-                       f"{1 - critical / max(total, 1):.2f}] (α edge)",
+                       min_detectable=f"|P(+) - 1/2| >= {shift:.2g}",
                        stats={"positive": positive, "total": total})
