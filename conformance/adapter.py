@@ -45,6 +45,9 @@ class SampleRequest:
         recipes, conformance/recipes.py).
     assign: parameter path -> initializer (same structure), applied to the parameter after the
         layer is constructed, for frameworks whose layers take no initializer (torch, Equinox).
+    entry: the spec entry this request serves (its ``name``, e.g. ``"nn.Linear.weight"``), so an
+        adapter need not work out which entry it is drawing for.
+    cell_id: the cell's id (``column-version/device/dtype/entry[case]``), for logs and errors.
     """
 
     target: str
@@ -60,6 +63,8 @@ class SampleRequest:
     symbols: frozenset[str] = frozenset()
     init_args: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     assign: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    entry: str = ""
+    cell_id: str = ""
 
 
 class Unsupported(Exception):

@@ -393,3 +393,135 @@ def check_bound_mass(sample: Sample, dist, ref, bound: float, side: str,
                        f"{value:.9g}, expected {sample.n * p0:.3g} (p = {_fmt_p(p)})",
                        p_value=p, alpha=alpha, min_detectable=f"+{excess:.3g} values",
                        stats={"observed": count, "expected": sample.n * p0})
+
+
+# --------------------------------------------------------------------------- independence
+
+
+def check_serial_correlation(x: np.ndarray, axis: int, name: str,
+                             alpha: float) -> CheckResult:
+    """Lag-1 correlation of neighbours along ``axis`` of ``x`` (axis 0 counts instances).
+
+    Statistic: z = Σ (x_i - x̄)(x_{i+1} - x̄) / (s² √N) over the N neighbour pairs. Under
+    independence each centred product has mean 0 and variance σ⁴, and the products of
+    different pairs are uncorrelated (E[x₁x₂²x₃] = 0), so z → N(0, 1) whatever the marginal law
+    (it is centred and scaled by the sample's own moments: a marginal deviation does not move it).
+    A row that copies its predecessor with probability p shows as a correlation ≈ p.
+    """
+    y = np.asarray(x, dtype=np.float64)
+    y = y - y.mean()
+    length = y.shape[axis]
+    head = np.take(y, range(length - 1), axis=axis)
+    tail = np.take(y, range(1, length), axis=axis)
+    pairs = int(head.size)
+    s2 = float(np.mean(y * y))
+    r = float(np.vdot(head, tail) / pairs / s2) if s2 > 0 else 0.0
+    z = r * math.sqrt(pairs)
+    p = float(2 * stats.norm.sf(abs(z))) if s2 > 0 else 1.0
+    ok = p >= alpha
+    resolution = power.min_discrepancy_mean(pairs, alpha)
+    return CheckResult(name, ok, f"lag-1 correlation {r:.3g} over {pairs} neighbour pairs "
+                       f"(z = {z:.2f}, p = {_fmt_p(p)})", p_value=p, alpha=alpha,
+                       min_detectable=f"|ρ| >= {resolution:.2g}",
+                       stats={"correlation": r, "z": z, "pairs": pairs})
+
+
+# An exact check may fail by chance at most this often: a collision bound above it runs no check.
+CHANCE_COLLISION = 1e-9
+# A float32/float64 generator resolves each value to at least this many random bits.
+MIN_RANDOM_BITS = 20
+
+
+def collision_probability(ref, dtype: str) -> float:
+    """P(two independent draws are equal), bounded: Σ pmf² for a 16-bit reference (exact), and
+    2^-MIN_RANDOM_BITS for wider dtypes (no generator here resolves a value more coarsely)."""
+    if _is_discrete(ref):
+        return float(ref.pk @ ref.pk)
+    return 2.0 ** -MIN_RANDOM_BITS
+
+
+def distinct_instances_bound(count: int, size: int, q: float) -> float:
+    """Union bound on P(some two of ``count`` independent instances of ``size`` values are
+    equal), each value colliding with probability ``q``."""
+    return count * (count - 1) / 2 * math.exp(size * math.log(q)) if q > 0 else 0.0
+
+
+def check_distinct_instances(x: np.ndarray) -> CheckResult:
+    """No two fresh instances bitwise equal (a seed reused across instances, a cached layer).
+
+    Exact: the caller runs it only where chance collisions are bounded by CHANCE_COLLISION.
+    """
+    flat = np.ascontiguousarray(x).reshape(len(x), -1)
+    rows = flat.view(np.dtype((np.void, flat.dtype.itemsize * flat.shape[1]))).ravel()
+    distinct = len(np.unique(rows))
+    same = len(rows) - distinct
+    return CheckResult("instances-distinct", same == 0,
+                       f"{distinct} distinct of {len(rows)} fresh instances" +
+                       ("" if same == 0 else f" ({same} repeat an earlier one)"),
+                       stats={"instances": len(rows), "repeats": same})
+
+
+# --------------------------------------------------------------------------- extremes
+
+
+def check_extreme(sample: Sample, ref, alpha: float) -> CheckResult:
+    """The largest |x - μ| against its exact null law for n independent draws from ``ref``.
+
+    P(max ≥ m) = 1 - (1 - t(m))^n with t(m) = P(|X - μ| ≥ m): one outlier is judged where it
+    lies, not in the 3/4/5/6σ bin that contains it. One-sided (too extreme): too-short tails are
+    the tail counts' job. Run only for unbounded families: at a finite bound the bounds checks
+    decide.
+    """
+    mu, sigma = float(ref.mean()), float(ref.std())
+    m = max(mu - sample.min, sample.max - mu)
+    if _is_discrete(ref):
+        t = float(ref.cdf(mu - m)) + float(ref.sf(mu + m)) + float(ref.pmf(mu + m))
+    else:
+        t = float(ref.cdf(mu - m)) + float(ref.sf(mu + m))
+    t = min(t, 1.0)
+    p = 1.0 if t >= 1 else float(-math.expm1(sample.n * math.log1p(-t)))
+    ok = p >= alpha
+    # the largest excursion that still passes: t* with 1 - (1 - t*)^n = alpha
+    t_crit = -math.expm1(math.log1p(-alpha) / sample.n)
+    k_crit = float(stats.norm.isf(t_crit / 2))
+    return CheckResult("extreme", ok, f"max |x - mean| = {m / sigma:.3f}σ over n = {sample.n} "
+                       f"(P(max >= it) = {_fmt_p(p)})", p_value=p, alpha=alpha,
+                       min_detectable=f"one value beyond {k_crit:.2f}σ (normal tails)",
+                       stats={"max_sigmas": m / sigma, "n": sample.n})
+
+
+# --------------------------------------------------------------------------- Haar measure
+
+
+def orthogonal_matrices(x: np.ndarray, axis: int = 0, blocks: int = 1):
+    """Each instance's matrices as :func:`check_orthogonal` sees them, made tall (rows ≥
+    columns), so that their columns are the orthonormal vectors."""
+    columns = x.shape[1:][axis]
+    for instance in x:
+        full = np.moveaxis(instance, axis, -1).reshape(-1, columns).astype(np.float64)
+        for mat in np.split(full, blocks, axis=1):
+            yield mat if mat.shape[0] >= mat.shape[1] else mat.T
+
+
+def check_haar_signs(x: np.ndarray, alpha: float, axis: int = 0, blocks: int = 1) -> CheckResult:
+    """The diagonal signs of a Haar (uniform on the Stiefel manifold) Q are fair coins.
+
+    Q·D with D = diag(±1) has Q's law, so sign(Q_ii) are independent fair coins whatever the
+    magnitudes: an exact two-sided binomial test. A QR factor without the sign correction
+    (Q·sign(diag R)) is not Haar: LAPACK's Householder QR makes Q_11 < 0 always and about 78 % of
+    the diagonal negative.
+    """
+    positive = negative = 0
+    for mat in orthogonal_matrices(np.asarray(x), axis, blocks):
+        d = np.diagonal(mat)
+        positive += int((d > 0).sum())
+        negative += int((d < 0).sum())
+    total = positive + negative
+    p = float(stats.binomtest(positive, total, 0.5).pvalue) if total else 1.0
+    ok = p >= alpha
+    # a fair coin has standard deviation 1/2: |P(+) - 1/2| detected with 99 % power
+    shift = power.min_discrepancy_mean(total, alpha) / 2 if total else math.inf
+    return CheckResult("haar-signs", ok, f"{positive} of {total} diagonal entries positive, "
+                       f"expected {total / 2:g} (p = {_fmt_p(p)})", p_value=p, alpha=alpha,
+                       min_detectable=f"|P(+) - 1/2| >= {shift:.2g}",
+                       stats={"positive": positive, "total": total})

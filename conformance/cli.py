@@ -312,7 +312,10 @@ def _common(p: argparse.ArgumentParser) -> None:
                    "verdict and statistics exactly; it never writes results")
     p.add_argument("--seed", type=int, default=0, help="vary the draws (default 0: reproducible)")
     p.add_argument("--budget", type=float, default=engine.DEFAULT_BUDGET,
-                   help="false-failure probability of the whole run, in (0, 1) (default 1e-3)")
+                   help="false-failure probability of the whole published run (every column of "
+                        "`nox -s conformance`), in (0, 1) (default 1e-3); each published column "
+                        "plans with an even share (1e-3/9 by default), another column with all "
+                        "of it")
     p.add_argument("--resolution", type=float, default=engine.DEFAULT_RESOLUTION,
                    help="relative variance error detected with 99%% power, in (0, 1) "
                         "(default 0.01); a run whose largest cell would not fit in memory is "

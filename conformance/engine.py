@@ -1,8 +1,9 @@
 """Plan a conformance run (cells, error budget, sample sizes) and evaluate one cell.
 
-A *cell* is one spec case on one device in one dtype. The suite-wide false-failure budget (default
-1e-3 per run) is split evenly (Bonferroni) over every stochastic check the plan will run; exact
-checks cannot fail by chance and take none of it. Sample sizes follow from that per-check alpha
+A *cell* is one spec case on one device in one dtype. The false-failure budget (default 1e-3)
+covers the whole published run (:mod:`initspec.budget`): each published column gets an even
+share, split evenly (Bonferroni) over every stochastic check its plan will run; exact checks
+cannot fail by chance and take none of it. Sample sizes follow from that per-check alpha
 and the target resolution (default: variance certified to ±1 % with 99 % power).
 """
 
@@ -18,6 +19,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from initspec import budget as _budget
 from initspec import checks, evidence, power
 from initspec import promises as _promises
 from initspec.adapter import Adapter, SampleRequest, SpecMismatch, Unsupported
@@ -30,6 +32,13 @@ DEFAULT_RESOLUTION = 0.01
 EXACT_INSTANCES = {"constant": 2, "identity": 2, "orthogonal": 3, "delta_orthogonal": 3,
                    "raises": 1}
 REPEAT_INSTANCES = 3
+# A random cell draws at least this many fresh instances: correlation across instances and
+# exact repeats (a seed reused per instance) cannot show in one.
+MIN_RANDOM_INSTANCES = 2
+# Orthogonal cells draw instances until this many diagonal signs are tested (haar-signs): a QR
+# without the sign correction leaves ~22 % of them positive, which 256 signs reject at alpha 1e-9.
+HAAR_SIGNS = 256
+HAAR_FAMILIES = ("orthogonal", "delta_orthogonal")
 
 
 @dataclass(frozen=True)
@@ -52,7 +61,7 @@ class Cell:
 @dataclass(frozen=True)
 class Plan:
     cells: tuple[Cell, ...]
-    budget: float
+    budget: float  # this column's share of the run budget (initspec.budget)
     resolution: float
     seed: int
     alpha: float  # per stochastic check
@@ -80,13 +89,16 @@ class Plan:
         case = cell.case
         if case.entry.repeat is not None:
             return REPEAT_INSTANCES
+        if case.family in HAAR_FAMILIES:
+            return max(EXACT_INSTANCES[case.family], math.ceil(HAAR_SIGNS / haar_signs(case)))
         if case.family in EXACT_INSTANCES:
             return EXACT_INSTANCES[case.family]
         per_instance = selected_size(case)
         if case.family == "sparse":
             rows = case.shape[0]
             per_instance = per_instance * (rows - math.ceil(case.params["sparsity"] * rows)) // rows
-        return max(1, math.ceil(self.num_samples(cell) / max(per_instance, 1)))
+        return max(MIN_RANDOM_INSTANCES,
+                   math.ceil(self.num_samples(cell) / max(per_instance, 1)))
 
 
 @dataclass
@@ -142,6 +154,36 @@ def selected_size(case: Case) -> int:
     return size // along * (along - width if sel.complement else width)
 
 
+def selected_shape(case: Case) -> tuple[int, ...]:
+    """One instance's shape after the entry's ``select``."""
+    if case.select is None:
+        return tuple(case.shape)
+    sel, shape = case.select, list(case.shape)
+    width = sel.stop - sel.start
+    shape[sel.axis] = shape[sel.axis] - width if sel.complement else width
+    return tuple(shape)
+
+
+def haar_signs(case: Case) -> int:
+    """Diagonal signs one instance of an orthogonal case contributes (its matrices' short side)."""
+    shape = tuple(case.shape)
+    if case.family == "delta_orthogonal":
+        return max(1, min(shape[-2:]))
+    axis, blocks = int(case.params["axis"]), int(case.params["blocks"])
+    columns = shape[axis]
+    rows = math.prod(shape) // columns
+    return max(1, blocks * min(rows, columns // blocks))
+
+
+def independence_names(case: Case) -> tuple[str, ...]:
+    """The lag-1 correlation checks of a random case: across instances, then along each axis of
+    the parameter longer than 1 (after ``select``)."""
+    if case.family == "sparse":  # its non-zero values are tested without their positions
+        return ()
+    return ("independence:instances", *(f"independence:axis{i}" for i, length
+                                        in enumerate(selected_shape(case)) if length > 1))
+
+
 def _distribution(case: Case):
     return continuous(case.family, case.params)
 
@@ -152,16 +194,26 @@ def stochastic_checks(case: Case) -> tuple[str, ...]:
     The checks of its documented promises count too (named promise:<id>:<check>), so that the
     designed false-failure rate holds for the drift verdicts as well.
     """
-    return _own_stochastic_checks(case) + _promises.check_names(case, _own_stochastic_checks)
+    if case.entry.repeat is not None:
+        return ()
+    if case.family in HAAR_FAMILIES:
+        return ("haar-signs",)
+    if _distribution(case) is None:
+        return ()
+    return (_marginal_checks(case) + independence_names(case)
+            + _promises.check_names(case, _marginal_checks))
 
 
-def _own_stochastic_checks(case: Case) -> tuple[str, ...]:
+def _marginal_checks(case: Case) -> tuple[str, ...]:
+    """The chance-governed checks of the values' law (a promise re-runs only these)."""
     dist = _distribution(case)
     if dist is None or case.entry.repeat is not None:
         return ()
     names = ["ks", "mean", "variance", *(f"tail>{k}σ" for k in checks.tail_thresholds(dist))]
     lo, hi = dist.support()
     names += [f"at-{side}-bound" for side, b in (("lower", lo), ("upper", hi)) if np.isfinite(b)]
+    if not (np.isfinite(lo) or np.isfinite(hi)):
+        names.append("extreme")
     return tuple(names)
 
 
@@ -176,6 +228,8 @@ def build_plan(spec: FrameworkSpec, adapter: Adapter, *, devices: list[str] | No
     ``two_sample`` also run a two-sample test against that framework's own draws, one more
     stochastic check).
 
+    ``budget`` is the whole published run's; the column plans with its share of it
+    (:func:`initspec.budget.column_budget`).
     ``devices``, ``dtypes`` and ``match`` select a subset, but the error budget is always split
     over the FULL plan's stochastic checks: a partial run uses the same alpha, hence the same n
     and seeds, as the full run, and reproduces its verdicts and statistics exactly. A requested
@@ -205,11 +259,12 @@ def build_plan(spec: FrameworkSpec, adapter: Adapter, *, devices: list[str] | No
             cells += [_recipe_cell(case, recipe, adapter, version, device, two_sample)
                       for case, recipe in recipes or ()]
     total = sum(len(c.stochastic_checks) for c in cells)
-    alpha = budget / max(total, 1)
+    share = _budget.column_budget(budget, adapter.name)
+    alpha = share / max(total, 1)
     selected = tuple(c for c in cells if (devices is None or c.device in devices)
                      and (dtypes is None or c.dtype in dtypes)
                      and (match is None or match in c.id))
-    return Plan(selected, budget, resolution, seed, alpha, planned=len(cells))
+    return Plan(selected, share, resolution, seed, alpha, planned=len(cells))
 
 
 def _recipe_cell(case: Case, recipe: Recipe, adapter: Adapter, version: str, device: str,
@@ -241,7 +296,8 @@ def request_for(plan: Plan, cell: Cell) -> SampleRequest:
                          reuse=case.entry.repeat is not None and case.entry.repeat.reuse,
                          symbols=case.symbols,
                          init_args=recipe.init_args if recipe else {},
-                         assign=recipe.assign if recipe else {})
+                         assign=recipe.assign if recipe else {},
+                         entry=case.entry.name, cell_id=cell.id)
 
 
 def evaluate(plan: Plan, cell: Cell, adapter: Adapter,
@@ -311,7 +367,7 @@ def evaluate(plan: Plan, cell: Cell, adapter: Adapter,
 def _test_promises(plan: Plan, cell: Cell, x: np.ndarray,
                    own_failures: set[str]) -> list[_promises.PromiseResult]:
     try:
-        return _promises.check_all(cell.case, x, cell.dtype, plan.alpha, run_checks,
+        return _promises.check_all(cell.case, x, cell.dtype, plan.alpha, _marginal_run_checks,
                                    own_failures, cell.deviation)
     except Exception as exc:  # a promise that cannot be checked is untested, not a crash
         return _promises.untested(cell.case, f"checking failed: {type(exc).__name__}: {exc}")
@@ -392,10 +448,18 @@ def check_raises(exc: BaseException, raises: Raises | None) -> checks.CheckResul
     return checks.CheckResult("raises", ok, message, stats={"raised": type(exc).__name__})
 
 
+def _marginal_run_checks(case: Case, x: np.ndarray, dtype: str,
+                         alpha: float) -> list[checks.CheckResult]:
+    return run_checks(case, x, dtype, alpha, independence=False)
+
+
 def run_checks(case: Case, x: np.ndarray, dtype: str, alpha: float, *,
-               evidence_out: dict[str, Any] | None = None) -> list[checks.CheckResult]:
+               evidence_out: dict[str, Any] | None = None,
+               independence: bool = True) -> list[checks.CheckResult]:
     """Every check that applies to ``case``, on draws ``x`` of shape (count, *shape).
 
+    ``independence``: also the checks of how values relate (lag-1 correlations, distinct
+    instances, Haar signs); a documented promise re-tests only the values' law.
     A random family's plot evidence (:mod:`initspec.evidence`) goes into ``evidence_out``."""
     shape = checks.check_shape(x.shape[1:], case.shape)
     if not shape.passed:
@@ -417,8 +481,13 @@ def run_checks(case: Case, x: np.ndarray, dtype: str, alpha: float, *,
     elif case.family == "orthogonal":
         results.append(checks.check_orthogonal(x, p["gain"], dtype, int(p["axis"]),
                                                int(p["blocks"])))
+        if independence:
+            results.append(checks.check_haar_signs(x, alpha, int(p["axis"]), int(p["blocks"])))
     elif case.family == "delta_orthogonal":
         results.append(checks.check_delta_orthogonal(x, p["gain"], dtype))
+        if independence:
+            centre = tuple(k // 2 for k in x.shape[1:-2])
+            results.append(checks.check_haar_signs(x[(slice(None), *centre)], alpha, axis=-1))
     elif case.family == "identity":
         results.append(checks.check_identity(x, p["gain"], int(p["groups"]), dtype))
     elif case.family == "sparse":
@@ -426,7 +495,26 @@ def run_checks(case: Case, x: np.ndarray, dtype: str, alpha: float, *,
         results.append(zeros)
         results += distribution_checks(rest, _distribution(case), dtype, alpha, evidence_out)
     else:
-        results += distribution_checks(x, _distribution(case), dtype, alpha, evidence_out)
+        dist = _distribution(case)
+        results += distribution_checks(x, dist, dtype, alpha, evidence_out)
+        if independence:
+            results += independence_checks(x, dist, dtype, alpha)
+    return results
+
+
+def independence_checks(x: np.ndarray, dist: Any, dtype: str,
+                        alpha: float) -> list[checks.CheckResult]:
+    """Lag-1 correlation across instances and along each axis longer than 1; no two instances
+    equal, where chance collisions are bounded by ``checks.CHANCE_COLLISION``."""
+    results = []
+    if len(x) > 1:
+        results.append(checks.check_serial_correlation(x, 0, "independence:instances", alpha))
+    results += [checks.check_serial_correlation(x, axis + 1, f"independence:axis{axis}", alpha)
+                for axis, length in enumerate(x.shape[1:]) if length > 1]
+    q = checks.collision_probability(reference(dist, dtype), dtype)
+    size = math.prod(x.shape[1:])
+    if checks.distinct_instances_bound(len(x), size, q) <= checks.CHANCE_COLLISION:
+        results.append(checks.check_distinct_instances(x))
     return results
 
 
@@ -457,6 +545,8 @@ def distribution_checks(x: np.ndarray, dist: Any, dtype: str, alpha: float,
     for side, bound in (("lower", lo), ("upper", hi)):
         if np.isfinite(bound):
             results.append(checks.check_bound_mass(sample, dist, ref, bound, side, alpha))
+    if not (np.isfinite(lo) or np.isfinite(hi)):
+        results.append(checks.check_extreme(sample, ref, alpha))
     if evidence_out is not None:  # from the same reduced sample: nothing is counted twice
         evidence_out.update(evidence.collect(sample, ref, results))
     return results

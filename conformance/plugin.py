@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from initspec import engine, recipes, results
+from initspec import budget, engine, recipes, results
 from initspec.adapter import AdapterUnavailable, load_adapter
 from initspec.distributions import DTYPES
 from initspec.loader import SpecError, framework_spec_path, load_framework
@@ -131,6 +131,7 @@ class Run:
                 raise BadInput(f"--resolution {plan.resolution:g} needs about {_bytes(need)} "
                                f"for one cell ({cell.id}), more than this machine's "
                                f"{_bytes(memory)}: use a coarser resolution")
+        self.budget = opt("initspec_budget")  # the whole run's (initspec.budget)
         self.results_dir = opt("initspec_results")
         self.results: list[engine.CellResult] = []
         self.written: list[Path] = []
@@ -164,7 +165,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--dtype", dest="initspec_dtype", action="append", help="only this dtype")
     group.addoption("--seed", dest="initspec_seed", type=int, default=0)
     group.addoption("--budget", dest="initspec_budget", type=float, default=engine.DEFAULT_BUDGET,
-                    help="suite-wide false-failure probability, split over all checks")
+                    help="false-failure probability of the whole published run, split evenly "
+                    "over its columns, then over each column's checks")
     group.addoption("--resolution", dest="initspec_resolution", type=float,
                     default=engine.DEFAULT_RESOLUTION,
                     help="relative variance error detected with 99%% power")
@@ -200,7 +202,8 @@ def header_lines(run: Run) -> list[str]:
         devices = sorted({c.device for c in plan.cells}) or ["no device"]
         part = f" of {plan.planned} (partial: the full plan's alpha)" if plan.partial else ""
         lines.append(f"initspec: {name} {adapter.version()} on {', '.join(devices)}; "
-                     f"{len(plan.cells)} cells{part}, budget {plan.budget:g} -> alpha "
+                     f"{len(plan.cells)} cells{part}, "
+                     f"{budget.split_text(run.budget, name)} -> alpha "
                      f"{plan.alpha:.3g} per check; seed {plan.seed}; "
                      f"variance resolution ±{100 * plan.resolution:g}%")
     lines += [f"initspec: skipped device {device}: {why}" for _, device, why in run.absent]

@@ -73,7 +73,7 @@ def test_sizes_match_the_power_design():
         (UNIFORM, ["finite", "bounds", "ks", "mean", "variance", "at-lower-bound",
                    "at-upper-bound"]),
         (NORMAL, ["finite", "bounds", "ks", "mean", "variance", "tail>3σ", "tail>4σ", "tail>5σ",
-                  "tail>6σ"]),
+                  "tail>6σ", "extreme"]),
         (TRUNCNORM, ["finite", "bounds", "ks", "mean", "variance", "at-lower-bound",
                      "at-upper-bound"]),
     ],

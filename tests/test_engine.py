@@ -32,7 +32,8 @@ def test_uniform_case(fake_case):
     x = np.random.default_rng(0).uniform(-bound, bound, (200, *case.shape)).astype(np.float32)
     results = engine.run_checks(case, x, "float32", ALPHA)
     assert names(results) == ["shape", "dtype", "finite", "bounds", "ks", "mean", "variance",
-                              "at-lower-bound", "at-upper-bound"]
+                              "at-lower-bound", "at-upper-bound", "independence:instances",
+                              "independence:axis0", "independence:axis1", "instances-distinct"]
     assert failing(results) == set()
     # the layout transposed (fan_in and fan_out swapped): only the shape is reported
     results = engine.run_checks(case, x.transpose(0, 2, 1), "float32", ALPHA)
@@ -141,7 +142,8 @@ def test_stochastic_checks_are_exactly_the_checks_run(fake_spec, fake_adapter):
     """The alpha split counts what will run: the planned names equal the p-valued results."""
     plan = engine.build_plan(fake_spec, fake_adapter, dtypes=["float32"], resolution=0.2)
     random_cells = [c for c in plan.cells if c.stochastic_checks]
-    assert {c.case.family for c in random_cells} == {"uniform", "normal", "truncnorm", "sparse"}
+    assert {c.case.family for c in random_cells} == {"uniform", "normal", "truncnorm", "sparse",
+                                                     "orthogonal"}
     for cell in random_cells:
         if cell.skip_reason:
             continue
@@ -206,6 +208,10 @@ def test_sample_sizes_follow_the_resolution(fake_spec, fake_adapter):
     coarse = engine.build_plan(fake_spec, fake_adapter, resolution=0.02)
     for cell, cell2 in zip(plan.cells, coarse.cells, strict=True):
         case = cell.case
+        if case.family in engine.HAAR_FAMILIES:  # enough instances for the Haar sign test
+            assert plan.count(cell) == max(3, math.ceil(engine.HAAR_SIGNS
+                                                        / engine.haar_signs(case)))
+            continue
         if case.family in engine.EXACT_INSTANCES:
             assert plan.count(cell) == engine.EXACT_INSTANCES[case.family]
             continue
@@ -219,7 +225,8 @@ def test_sample_sizes_follow_the_resolution(fake_spec, fake_adapter):
         if case.family == "sparse":
             per_instance -= math.ceil(0.1 * case.shape[0]) * case.shape[1]
         assert plan.count(cell) * per_instance >= n
-        assert (plan.count(cell) - 1) * per_instance < n
+        # at least two instances: correlation across instances needs a pair
+        assert plan.count(cell) == max(2, math.ceil(n / per_instance))
 
 
 def test_evaluate_is_reproducible(fake_spec, fake_adapter):
