@@ -4,6 +4,10 @@ A target is a dotted path under ``jax`` (``nn.initializers.variance_scaling``). 
 initializer itself (``zeros(key, shape, dtype)``) or a factory that builds one from the case
 kwargs it accepts (``variance_scaling(scale, mode, distribution, in_axis, ...)``); the initializer
 is then called as ``init(key, shape, dtype)``, one PRNG key per instance (see ``_jax.draw``).
+
+Porting recipes ("call" style, initspec/recipes.py) name a namespace as the target
+(``nn.initializers``) and the initializer in ``init_args["initializer"]``: it is built there
+(``build_initializer``) once per instance and called on the request's shape.
 """
 
 from __future__ import annotations
@@ -20,12 +24,15 @@ from initspec.adapter import SampleRequest, Unsupported
 from initspec.adapters import _jax
 from initspec.adapters._common import (
     accepted_names,
+    build_initializer,
     call_repr,
     is_unsupported_error,
     resolve_target,
     split_kwargs,
 )
 
+#: The init_args key of a porting recipe (initspec.recipes.CALL_SLOT).
+_RECIPE = "initializer"
 #: jax has no seed argument: a `seed` kwarg (reproducibility entries) means every call gets the
 #: key ``jax.random.key(seed)`` instead of its own key split from the cell's seed.
 _SEED = "seed"
@@ -40,6 +47,8 @@ class JaxAdapter(_jax.JaxFamilyAdapter):
 
     @_jax.x64_in_float64_cells
     def sample(self, request: SampleRequest) -> np.ndarray:
+        if request.init_args:
+            return self._recipe(request)
         target = _resolve(request.target)
         kwargs = _kwargs(target, request)
         dtype = _jax.dtype(request.dtype)
@@ -66,7 +75,28 @@ class JaxAdapter(_jax.JaxFamilyAdapter):
                                   f"{request.device})") from None
             raise
 
+    def _recipe(self, request: SampleRequest) -> np.ndarray:
+        unknown = sorted(set(request.init_args) - {_RECIPE})
+        if unknown or request.assign:
+            raise ValueError(f"jax has no layers: a recipe passes only init_args[{_RECIPE!r}], "
+                             f"not {', '.join(unknown) or 'assign'}")
+        namespace = _resolve(request.target)
+        spec = request.init_args[_RECIPE]
+        build_initializer(namespace, spec)  # an unknown name fails here, before tracing
+        shape, dtype = tuple(request.shape), _jax.dtype(request.dtype)
+
+        def one(key: jax.Array) -> jax.Array:
+            return build_initializer(namespace, spec)(key, shape, dtype)
+        return _jax.draw(one, request.seed, request.count, request.device,
+                         int(np.prod(shape, dtype=np.int64)))
+
     def reproducer(self, request: SampleRequest) -> str:
+        if request.init_args:
+            return "\n".join(["import jax, jax.numpy as jnp",
+                              f"key = jax.random.split(jax.random.key({request.seed}), "
+                              f"{request.count})[0]",
+                              f"x = init(key, {tuple(request.shape)}, jnp.{request.dtype})"
+                              f"  # init: the porting recipe below; 1 of {request.count}"])
         target = _resolve(request.target)
         kwargs = _kwargs(target, request)
         seed = request.kwargs.get(_SEED)

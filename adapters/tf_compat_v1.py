@@ -8,7 +8,9 @@ Targets are dotted paths below ``tf`` (``compat.v1.random_uniform_initializer``)
 * variable creators (``compat.v1.get_variable``: a callable taking ``shape``): called with the
   kwargs it accepts, ``shape=`` and ``dtype=``, and no initializer;
 * legacy layers (``compat.v1.layers.Dense``, an entry with a ``param``): constructed with the
-  kwargs they name, built on ``request.input_shape``, the parameter read by ``param``.
+  kwargs they name, built on ``request.input_shape``, the parameter read by ``param``. Porting
+  recipes add initializer arguments (``request.init_args``), built in ``tf.compat.v1`` afresh
+  for every layer.
 
 Everything runs eagerly, as TF2 does; the global generator is seeded once per cell with
 ``tf.random.set_seed``.
@@ -31,7 +33,13 @@ import tensorflow as tf
 from tf_keras.api._v1.keras.__internal__.legacy import layers as _legacy_layers
 
 from initspec.adapter import Adapter, SampleRequest, Unsupported
-from initspec.adapters._common import accepted_names, call_repr, resolve_target, split_kwargs
+from initspec.adapters._common import (
+    accepted_names,
+    build_initializer,
+    call_repr,
+    resolve_target,
+    split_kwargs,
+)
 
 _LAYERS_PREFIX = "compat.v1.layers."
 _DEVICE_TYPES = {"CPU": "cpu", "GPU": "gpu", "TPU": "tpu"}
@@ -85,7 +93,9 @@ class TFCompatV1Adapter(Adapter):
                 raise ValueError(f"{request.target}: a layer entry needs `input`")
 
             def layer() -> Any:
-                module = target(**kwargs, dtype=dtype)
+                inits = {arg: build_initializer(tf.compat.v1, spec)  # one per layer
+                         for arg, spec in request.init_args.items()}
+                module = target(**kwargs, **inits, dtype=dtype)
                 module.build(input_shape)
                 return operator.attrgetter(request.param)(module)
             return layer

@@ -44,6 +44,9 @@ DIM_DEFAULTS = {"groups": 1}
 #: Name prefix of generated entries (so ``--match recipe`` selects them).
 PREFIX = "recipe"
 RECIPE_DTYPE = "float32"
+#: The ``init_args`` key of a "call"-style recipe: the adapter builds this initializer in the
+#: namespace its target names and calls it on the request's shape (jax.nn.initializers).
+CALL_SLOT = "initializer"
 
 
 @dataclass(frozen=True)
@@ -55,12 +58,15 @@ class Recipe:
     source_entry: str
     source_case: str
     source: Case  # A's case: the claimed distribution, and what a two-sample test draws
-    style: str  # "argument": a layer argument takes it; "assign": overwrite after construction
-    slot: str  # the layer argument (argument style) or the parameter path (assign style)
+    style: str  # "argument": a layer argument takes it; "assign": overwrite after construction;
+    # "call": the initializer itself, called on the parameter's shape (a namespace without layers)
+    slot: str  # the layer argument, the parameter path, or CALL_SLOT
     init: Mapping[str, Any]  # {"call": name, "args": [...], "kwargs": {...}}
     call: str  # paste-ready, rendered from ``init``
     needs: str | None
     gap: str | None
+    #: other sources with the same default on the same shapes: the one cell answers for them too
+    also_from: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def expressible(self) -> bool:
@@ -68,7 +74,8 @@ class Recipe:
 
     @property
     def init_args(self) -> dict[str, Mapping[str, Any]]:
-        return {self.slot: self.init} if self.style == "argument" else {}
+        # no slot: B's layer takes no initializer, and its default is the nearest call
+        return {self.slot: self.init} if self.slot and self.style in ("argument", "call") else {}
 
     @property
     def assign(self) -> dict[str, Mapping[str, Any]]:
@@ -78,6 +85,7 @@ class Recipe:
         return {"concept": self.concept,
                 "from": {"column": self.source_spec, "entry": self.source_entry,
                          "case": self.source_case},
+                "also_from": list(self.also_from),
                 "call": self.call, "needs": self.needs, "expressible": self.expressible,
                 "gap": self.gap, "two_sample": dict(two_sample) if two_sample else None}
 
@@ -110,10 +118,9 @@ def generate(target_path: Path | str, source_paths: Iterable[Path | str],
     loader._validate(doc, "framework.schema.json")
     b_raw = doc.data
     writes = b_raw.get("writes")
-    b_entries = {e["concept"]: (i, e) for i, e in enumerate(b_raw["entries"])
-                 if e.get("concept") and "repeat" not in e}
+    b_entries = target_entries(b_raw)
     out: list[tuple[Case, Recipe]] = []
-    seen: set[str] = set()
+    seen: dict[str, Recipe] = {}
     coverage = coverage if coverage is not None else Coverage()
     for source in source_paths:
         a_spec = loader.load_framework(source, schemes)
@@ -132,23 +139,42 @@ def generate(target_path: Path | str, source_paths: Iterable[Path | str],
             if why:
                 coverage.missing.append((*pair, why))
                 continue
-            index, b_entry = b_entries[entry.concept]
+            keys, b_entry = b_entries[entry.concept]
             made = 0
             for case in cases:
-                built = _recipe_case(doc, index, b_entry, a_raw[name], case, writes, schemes,
+                built = _recipe_case(doc, keys, b_entry, a_raw[name], case, writes, schemes,
                                      a_spec.framework)
                 if built is None:
                     continue
                 key = json.dumps([b_entry["name"], built[1].init, built[0].label])
                 made += 1
                 if key not in seen:
-                    seen.add(key)
+                    seen[key] = built[1]
                     out.append(built)
+                elif seen[key].source_spec != a_spec.framework and a_spec.framework not in {
+                        f["column"] for f in seen[key].also_from}:
+                    seen[key].also_from.append({"column": a_spec.framework,
+                                                "entry": case.entry.name, "case": case.label})
             if made:
                 coverage.made.append(pair)
             else:
                 coverage.missing.append((*pair, "no case of A maps onto B's dimensions"))
     return out
+
+
+def target_entries(b_raw: Mapping[str, Any]) -> dict[str, tuple[list[Any], dict[str, Any]]]:
+    """B's entry per concept (concept -> (its path in B's spec, the raw entry)).
+
+    A framework without layers (jax.nn.initializers) has no entry of a layer's concept: its
+    ``writes.targets`` state, per concept, the array a user's own layer would hold (shape, dims,
+    cases), used only as recipe targets. An entry of the concept takes precedence."""
+    found: dict[str, tuple[list[Any], dict[str, Any]]] = {}
+    for i, target in enumerate((b_raw.get("writes") or {}).get("targets", [])):
+        found[target["concept"]] = (["writes", "targets", i], target)
+    for i, e in enumerate(b_raw["entries"]):
+        if e.get("concept") and "repeat" not in e:
+            found[e["concept"]] = (["entries", i], e)
+    return found
 
 
 def _unported(concept: str, case: Case, writes: Any, b_entries: Mapping[str, Any],
@@ -160,12 +186,15 @@ def _unported(concept: str, case: Case, writes: Any, b_entries: Mapping[str, Any
     b_entry = b_entries[concept][1]
     if "dims" not in a_raw or "dims" not in b_entry:
         return "an entry of the pair states no `dims`"
-    if writes["style"] == "argument" and "init_arg" not in b_entry:
+    if writes["style"] == "argument" and "init_arg" not in b_entry \
+            and "no_init_arg" not in b_entry:
         return "B's entry states no `init_arg`"
     if "select" in a_raw:  # a slice (Keras's forget gate) is not the parameter's default
         return "A's entry states a slice of its parameter, not the whole default"
-    if "select" in b_entry:  # it would check one block of B's parameter, and a layer built per
-        # handful of values (Keras's LSTM forget block: 40 000 LSTM layers for one cell)
+    if "select" in b_entry and "recipe_kwargs" not in b_entry:  # it would check one block of
+        # B's parameter, and a layer built per handful of values (Keras's LSTM forget block:
+        # 40 000 LSTM layers for one cell). With its recipe_kwargs (unit_forget_bias=False) the
+        # initializer writes the whole parameter, and the recipe checks all of it.
         return "B's entry checks only a slice of its parameter, not the whole default"
     if case.family not in BASE_SCHEMES:
         return f"family {case.family} is not ported"
@@ -213,7 +242,7 @@ def mapped_values(a_dims: Mapping[str, Any], a_kwargs: Mapping[str, Any],
     return values
 
 
-def _recipe_case(doc: Any, index: int, b_entry: Mapping[str, Any], a_entry: Mapping[str, Any],
+def _recipe_case(doc: Any, keys: list[Any], b_entry: Mapping[str, Any], a_entry: Mapping[str, Any],
                  a_case: Case, writes: Mapping[str, Any], schemes: Mapping[str, Scheme],
                  a_framework: str) -> tuple[Case, Recipe] | None:
     values = mapped_values(a_entry["dims"], a_case.kwargs, b_entry["dims"], b_entry["cases"][0])
@@ -227,16 +256,22 @@ def _recipe_case(doc: Any, index: int, b_entry: Mapping[str, Any], a_entry: Mapp
            if k not in ("variance", "bounds", "known_deviations", "cases", "scheme", "with",
                         "expect", "raises", "history")}
     raw["docs"] = {"claim": b_entry["docs"]["claim"], "url": b_entry["docs"]["url"]}
+    if raw.pop("select", None) is not None:  # the recipe's kwargs give the initializer all of it
+        raw["conditions"] = [c for c in raw.get("conditions", []) if c["kind"] != "part"]
     raw.update(name=f"{PREFIX}[{a_framework}:{a_case.entry.name}]/{b_entry['name']}",
                cases=[values], dtypes=[RECIPE_DTYPE], scheme=BASE_SCHEMES[a_case.family],
                **{"with": {k: float(v) for k, v in a_case.params.items()}})
     raw.pop("repeat", None)
     try:
-        (case,) = loader._expand(doc, ["entries", index], raw, doc.data["framework"], schemes)
+        (case,) = loader._expand(doc, keys, raw, doc.data["framework"], schemes)
     except SpecError as exc:
         raise SpecError(f"recipe from {a_framework} {a_case.name}: {exc}") from None
     style = writes["style"]
-    slot = b_entry["init_arg"] if style == "argument" else b_entry["param"]
+    slot = {"argument": b_entry.get("init_arg"), "assign": b_entry.get("param"),
+            "call": CALL_SLOT}[style]
+    if style == "argument" and slot is None:  # B's layer takes no initializer (hk.LSTM)
+        return _default_as_nearest(doc, keys, b_entry, values, writes, case, a_case, a_framework,
+                                   schemes)
     init, needs, gap, form = choose(writes, a_case, case.shape)
     if extra:
         args = ", ".join(f"{k}={v!r}" for k, v in extra.items())
@@ -251,6 +286,37 @@ def _recipe_case(doc: Any, index: int, b_entry: Mapping[str, Any], a_entry: Mapp
     entry = dataclasses.replace(case.entry, known_deviations=tuple(deviations))
     # the cell claims A's default: state it in A's neutral form (all of A's cases), not in the
     # absolute numbers one case would give
+    return dataclasses.replace(case, entry=entry, neutral=a_case.neutral), recipe
+
+
+def _default_as_nearest(doc: Any, keys: list[Any], b_entry: Mapping[str, Any],
+                        values: Mapping[str, Any], writes: Mapping[str, Any], case: Case,
+                        a_case: Case, a_framework: str, schemes: Mapping[str, Scheme]
+                        ) -> tuple[Case, Recipe]:
+    """B's layer takes no initializer argument (``no_init_arg`` says why): its default, on A's
+    shapes, is the nearest call. It is the recipe when it already draws A's distribution (same
+    family and parameters); otherwise the recipe states the gap and its cell, claiming A's
+    distribution, is expected to fail: the evidence shows by how much the default differs."""
+    own = {k: v for k, v in b_entry.items() if k not in ("cases", "known_deviations", "history")}
+    (b_case,) = loader._expand(doc, keys, {**own, "cases": [dict(values)]}, doc.data["framework"],
+                               schemes)
+    same = b_case.family == a_case.family and set(b_case.params) == set(a_case.params) and all(
+        math.isclose(float(b_case.params[k]), float(v), rel_tol=1e-9, abs_tol=1e-12)
+        for k, v in a_case.params.items())
+    layer = f"{writes.get('layer_prefix', '')}{b_entry['target']}(...)"
+    nearest = b_case.neutral.form if b_case.neutral is not None else b_case.family
+    gap = None if same else (
+        f"{b_entry['no_init_arg']}; nearest: its default, {nearest}, where "
+        f"{a_case.entry.framework} {a_case.entry.name} draws "
+        f"{a_case.neutral.form if a_case.neutral is not None else a_case.family}")
+    needs = f"no initializer argument ({b_entry['no_init_arg']}): its default already draws " \
+        "this" if same else None
+    recipe = Recipe(a_case.entry.concept, a_framework, a_case.entry.name, a_case.label, a_case,
+                    "argument", "", {}, layer, needs, gap)
+    deviations = () if same else (KnownDeviation(
+        f"recipe-gap-{a_framework}-{a_case.entry.concept.replace('.', '-')}", gap,
+        a_case.entry.docs_url),)
+    entry = dataclasses.replace(case.entry, known_deviations=deviations)
     return dataclasses.replace(case, entry=entry, neutral=a_case.neutral), recipe
 
 
@@ -436,6 +502,10 @@ def render(writes: Mapping[str, Any], b_entry: Mapping[str, Any], slot: str,
     followed by the framework's way of overwriting the parameter (``writes.assign``)."""
     layer = f"{writes.get('layer_prefix', '')}{b_entry['target']}"
     args = "".join(f"{k}={literal(v)}, " for k, v in (extra or {}).items())
+    if writes["style"] == "call":  # the initializer on the array a user's own layer holds
+        shape = [str(s) for s in b_entry["shape"]]
+        text = f"({shape[0]},)" if len(shape) == 1 else f"({', '.join(shape)})"
+        return writes["apply"].format(call=call_text(writes["namespace"], init), shape=text)
     if writes["style"] == "argument":
         return f"{layer}(..., {args}{slot}={call_text(writes['namespace'], init)})"
     first = [text.format(param=slot) for text in writes.get("assign_first", [])]

@@ -159,10 +159,21 @@ class FakeAdapter(Adapter):
     def _Layer(rng, request):  # a layer taking its initializers as arguments (porting recipes)
         self = FakeAdapter
         self.requests.append(request)
-        spec = request.init_args[f"{request.param}_init"]
+        spec = request.init_args.get(f"{request.param}_init")
+        if spec is None:  # no initializer given: the layer's own default, zeros
+            return np.zeros(request.shape)
         return build_initializer(FAKE_INIT, spec)(rng, request.shape)
 
+    @staticmethod
+    def _Uniform(rng, request):
+        return rng.uniform(-1, 1, request.shape)
+
     _Table = _Layer
+
+    @staticmethod
+    def _init(rng, request):  # a namespace without layers: the recipe's initializer on the shape
+        FakeAdapter.requests.append(request)
+        return build_initializer(FAKE_INIT, request.init_args["initializer"])(rng, request.shape)
 
     @staticmethod
     def _Legacy(rng, request):

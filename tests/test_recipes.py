@@ -10,8 +10,9 @@ import pytest
 from conftest import DATA, FAKE_INIT, FakeAdapter
 
 from initspec import engine, recipes, results
+from initspec.report import markdown
 
-A, B = DATA / "recipe_a.yaml", DATA / "recipe_b.yaml"
+A, B, C = DATA / "recipe_a.yaml", DATA / "recipe_b.yaml", DATA / "recipe_c.yaml"
 
 
 @pytest.fixture(scope="module")
@@ -24,9 +25,9 @@ def _by_source(generated, entry: str):
     return [(c, r) for c, r in generated[0] if r.source_entry == entry]
 
 
-def _evaluate(pairs, sources=None):
+def _evaluate(pairs, sources=None, target=B):
     adapter = FakeAdapter()
-    spec = engine.FrameworkSpec("fake-b", ("float32",), (), str(B))
+    spec = engine.FrameworkSpec(f"fake-{target.stem[-1]}", ("float32",), (), str(target))
     plan = engine.build_plan(spec, adapter, recipes=pairs,
                              two_sample=frozenset(sources or ()))
     return plan, [engine.evaluate(plan, cell, adapter, sources) for cell in plan.cells]
@@ -157,3 +158,72 @@ def test_the_two_sample_draw_tells_the_source_adapter_its_shape_symbols(generate
                              {"fake-a": FakeAdapter()})
     assert result.status != "error", result.message
     assert result.two_sample["passed"]
+
+
+def test_a_namespace_without_layers_gets_the_initializer_called_on_its_targets_shape(schemes):
+    """"call" style (jax.nn.initializers): the writes table's `targets` state the array a user's
+    own layer holds; the recipe is the initializer on that shape, built by the adapter."""
+    coverage = recipes.Coverage()
+    pairs = recipes.generate(C, [A], schemes, coverage)
+    kernel = [(c, r) for c, r in pairs if r.source_entry == "Dense.weight"]
+    case, recipe = kernel[0]
+    assert case.shape == (300, 20) and recipe.style == "call"  # A's (out, in) as C's (in, out)
+    assert recipe.init_args == {"initializer": {"call": "variance_scaling",
+                                                "args": [1 / 3, "fan_in", "uniform"],
+                                                "kwargs": {}}}
+    assert recipe.call == 'fake.init.variance_scaling(1/3, "fan_in", "uniform")(rng, (n_in, n_out))'
+    ((bias_case, bias),) = [(c, r) for c, r in pairs if r.source_entry == "Dense.bias"]
+    assert bias.call == "fake.init.constant(0)(rng, (n_out,))" and bias_case.shape == (20,)
+    assert ("embedding", "fake-a", "fake-c", "B has no entry of this concept") in coverage.missing
+    FakeAdapter.requests.clear()
+    _, out = _evaluate([*kernel, (bias_case, bias)], target=C)
+    assert [r.verdict for r in out] == ["pass"] * 3
+    assert FakeAdapter.requests and all(r.target == "fake.init" for r in FakeAdapter.requests)
+    wrong = dataclasses.replace(recipe, init={**recipe.init, "args": [1, "fan_in", "uniform"]})
+    _, (result,) = _evaluate([(case, wrong)], target=C)
+    assert result.verdict == "fail" and "variance" in {c.name for c in result.failures()}
+
+
+def test_one_cell_answers_for_every_source_with_the_same_default_on_the_same_shapes(
+        schemes, tmp_path):
+    twin = tmp_path / "recipe_a2.yaml"
+    twin.write_text(A.read_text().replace("framework: fake-a", "framework: fake-a2"))
+    pairs = recipes.generate(B, [A, twin], schemes)
+    kernels = [r for _, r in pairs if r.source_entry == "Dense.weight"]
+    assert len(kernels) == 2  # the twin's two cases are the same calls on the same shapes
+    twin_source = [{"column": "fake-a2", "entry": "Dense.weight"}]
+    assert [[{k: f[k] for k in ("column", "entry")} for f in r.also_from] for r in kernels] == \
+        [twin_source, twin_source]
+    _, out = _evaluate([p for p in pairs if p[1].source_entry == "Dense.weight"][:1])
+    record = results.record(out[0])
+    compat = {"runs": [{"framework": "fake-b", "device": "cpu", "dtype": "float32"}],
+              "cells": [{"run": 0, "column": "fake-b", "recipe": record["recipe"]}]}
+    found = markdown.recipes(compat)
+    assert set(found) == {("fake-a", "dense.kernel", "fake-b"),
+                          ("fake-a2", "dense.kernel", "fake-b")}
+
+
+def test_a_layer_without_initializer_argument_has_its_default_as_the_nearest_call(generated):
+    """hk.LSTM takes no initializer: B's default on A's shapes is the recipe when it draws A's
+    distribution, else the nearest call, whose gap says why and whose cell shows the error."""
+    ((same_case, same),) = _by_source(generated, "Norm.offset")
+    assert same.expressible and same.init_args == {} and same.call == "fake.Layer(...)"
+    assert "its default already draws this" in same.needs
+    ((gap_case, gap),) = _by_source(generated, "Norm.gain")
+    assert not gap.expressible and gap.init_args == {}
+    assert "fake.Layer builds this inside" in gap.gap
+    assert "nearest: its default, Constant(0)" in gap.gap and "U(±1)" in gap.gap
+    _, (ok, bad) = _evaluate([(same_case, same), (gap_case, gap)])
+    assert ok.verdict == "pass"
+    assert bad.verdict == "known-deviation" and {"variance", "ks"} <= {
+        c.name for c in bad.failures()}
+
+
+def test_recipe_kwargs_give_the_initializer_the_whole_of_a_sliced_parameter(generated):
+    """Keras's LSTM forget block: unit_forget_bias=False makes bias_initializer write all of it,
+    so the recipe checks the whole bias (no slice, no `part` condition)."""
+    ((case, recipe),) = _by_source(generated, "Cell.b")
+    assert case.select is None and not [c for c in case.entry.conditions if c.kind == "part"]
+    assert case.shape == (2000,) and "gate=False" in recipe.call
+    _, (result,) = _evaluate([(case, recipe)])
+    assert result.verdict == "pass"

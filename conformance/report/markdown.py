@@ -73,8 +73,8 @@ def recipes(compat: dict[str, Any]) -> dict[tuple[str, str, str], dict[str, Any]
     for cell in compat["cells"]:
         recipe = cell.get("recipe")
         if recipe and cell["run"] in wanted:
-            key = (recipe["from"]["column"], recipe["concept"], cell["column"])
-            found.setdefault(key, cell)
+            for source in [recipe["from"], *recipe.get("also_from", [])]:
+                found.setdefault((source["column"], recipe["concept"], cell["column"]), cell)
     return found
 
 
