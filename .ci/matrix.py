@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The GitHub Actions matrix of the conformance jobs, generated from the noxfile.
 
-    python .ci/matrix.py            # reads `nox --json -l`; prints {"include": [...]}
+    python .ci/matrix.py            # reads `nox --json -l -s conformance versions`; prints
+                                    # {"include": [...]}
     python .ci/matrix.py --from F   # reads that listing from file F instead (tests use this)
 
 One job per `conformance(env=...)` session (the pinned releases) and per `versions(env=...)`
@@ -52,8 +53,9 @@ def main(argv: list[str] | None = None) -> int:
             with open(args.source) as f:
                 text = f.read()
         else:
-            text = subprocess.run([sys.executable, "-m", "nox", "--json", "-l"], check=True,
-                                  capture_output=True, text=True).stdout
+            # -s: `nox -l` lists only the default sessions, and `versions` is not one
+            text = subprocess.run([sys.executable, "-m", "nox", "--json", "-l", "-s", *SESSIONS],
+                                  check=True, capture_output=True, text=True).stdout
         print(json.dumps(matrix(json.loads(text))))
     except (OSError, ValueError, subprocess.CalledProcessError) as exc:
         print(f"matrix: error: {exc}", file=sys.stderr)
