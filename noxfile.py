@@ -6,6 +6,7 @@
     nox -s tests                    # the engine's own tests (no ML framework installed)
     nox -s bench                    # each column's full run vs raw generation
     nox -s seeds -- 20 torch        # false-failure rate of one column over 20 seeds
+    nox -s versions                 # the other releases (RELEASES), results named by version
 """
 
 from __future__ import annotations
@@ -49,10 +50,37 @@ ENVIRONMENTS = {
 }
 COLUMNS = {column: name for name, e in ENVIRONMENTS.items() for column in e.columns}
 
+# Other releases of each family, one environment each, named by version: the same columns as
+# ENVIRONMENTS[base], other pins. Their results are named <column>-<device>-<dtype>@<version>.json
+# and sit beside the pinned ones in reports/results/ (the report diffs them: "changed in").
+# .ci/run runs only ENVIRONMENTS (it is near its time limit); `nox -s versions` refreshes these,
+# and the matrix workflow runs them as jobs of their own. torch 2.14.1 is the large CUDA build
+# (it runs on CPU); tensorflow-2.20 pairs TensorFlow 2.20 with Keras 3.14.1 (keras-tensorflow
+# and tf-compat-v1 both change release); the Keras backends keep the pinned jax and torch, so
+# keras-jax-3.14.1 and keras-torch-3.14.1 differ from the pinned ones by Keras alone.
+RELEASES = {
+    "torch-2.14.1": Environment([[".", "torch==2.14.1"]], ENVIRONMENTS["torch"].columns),
+    "tensorflow-2.20": Environment([[".", "tensorflow-cpu==2.20.0", "keras==3.14.1"],
+                                    ["--no-deps", "tf-keras==2.20.1"]],
+                                   ENVIRONMENTS["tensorflow"].columns,
+                                   ENVIRONMENTS["tensorflow"].env),
+    "keras-jax-3.14.1": Environment([[".", "keras==3.14.1", "jax==0.10.2"]],
+                                    ENVIRONMENTS["keras-jax"].columns,
+                                    ENVIRONMENTS["keras-jax"].env),
+    "keras-torch-3.14.1": Environment([[".", "keras==3.14.1", "torch==2.13.0"]],
+                                      ENVIRONMENTS["keras-torch"].columns,
+                                      ENVIRONMENTS["keras-torch"].env),
+    # the newest flax / equinox / haiku that resolve with jax 0.9.2 and predate the pinned ones
+    "jax-0.9": Environment([[".", "jax==0.9.2", "flax==0.12.2", "equinox==0.13.0",
+                             "dm-haiku==0.0.16"]], ENVIRONMENTS["jax"].columns,
+                           ENVIRONMENTS["jax"].env),
+}
 
-def _initspec(session: nox.Session, env: str, command: str, *args: str) -> None:
+
+def _initspec(session: nox.Session, env: str, command: str, *args: str,
+              environments: dict[str, Environment] = ENVIRONMENTS) -> None:
     """Install environment ``env`` and run ``initspec <command>`` on all its columns at once."""
-    environment = ENVIRONMENTS[env]
+    environment = environments[env]
     for install in environment.install:
         session.install(*install)
     columns = [arg for column in environment.columns for arg in ("--framework", column)]
@@ -67,6 +95,14 @@ def conformance(session: nox.Session, env: str) -> None:
     The table and the site are rendered once, from every environment's results, by
     ``nox -s report`` (a later ``--report PATH`` in the posargs renders it here too)."""
     _initspec(session, env, "run", "--report", "")
+
+
+@nox.session(python="3.11")
+@nox.parametrize("env", list(RELEASES))
+def versions(session: nox.Session, env: str) -> None:
+    """Run another release of one environment's columns; its results files name the version
+    (commit them with the pinned ones, then ``nox -s report``)."""
+    _initspec(session, env, "run", "--name-version", "--report", "", environments=RELEASES)
 
 
 @nox.session(python="3.11")

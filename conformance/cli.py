@@ -73,6 +73,7 @@ def _options(args: argparse.Namespace, results: str | None) -> SimpleNamespace:
               "initspec_seed": args.seed, "initspec_budget": args.budget,
               "initspec_resolution": args.resolution, "initspec_match": args.match,
               "initspec_results": results,
+              "initspec_name_version": getattr(args, "name_version", False),
               "initspec_recipes": not getattr(args, "no_recipes", False)}
     return SimpleNamespace(getoption=values.__getitem__)
 
@@ -332,6 +333,9 @@ def _add_run(sub: Any) -> None:
     _common(run)
     run.add_argument("--results", default="reports/results", help="results directory ('' = none)")
     run.add_argument("--report", default="reports/COMPATIBILITY.md", help="table to render")
+    run.add_argument("--name-version", action="store_true",
+                     help="name the results files <column>-<device>-<dtype>@<version>.json: "
+                          "another release beside the published one (nox -s versions)")
     run.add_argument("--no-progress", action="store_true",
                      help="no progress bar (it is shown only when stdout is a terminal)")
     run.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")

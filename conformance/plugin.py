@@ -133,6 +133,7 @@ class Run:
                                f"{_bytes(memory)}: use a coarser resolution")
         self.budget = opt("initspec_budget")  # the whole run's (initspec.budget)
         self.results_dir = opt("initspec_results")
+        self.name_version = bool(opt("initspec_name_version"))
         self.results: list[engine.CellResult] = []
         self.written: list[Path] = []
         self.unwritten: dict[str, str] = {}  # column -> why its results were not written
@@ -172,6 +173,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="relative variance error detected with 99%% power")
     group.addoption("--match", dest="initspec_match", help="only cells whose id contains this")
     group.addoption("--results", dest="initspec_results", help="write results JSON here")
+    group.addoption("--name-version", dest="initspec_name_version", action="store_true",
+                    default=False, help="results file names carry the framework version")
     group.addoption("--no-recipes", dest="initspec_recipes", action="store_false", default=True,
                     help="do not generate the porting-recipe cells (conformance/recipes.py)")
 
@@ -260,7 +263,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         mine = [r for r in run.results if r.cell.column == name]
         adapter = run.adapters[name]
         for path in results.write(mine, plan, Path(run.results_dir),
-                                  environment=adapter.environment()):
+                                  environment=adapter.environment(),
+                                  name_version=run.name_version):
             run.written.append(path)
             session.config.get_terminal_writer().line(f"initspec: wrote {path}")
 

@@ -104,9 +104,23 @@ def suite_sha() -> str:
     return out.stdout.strip() or "unknown"
 
 
+def file_name(column: str, device: str, dtype: str, version: str | None = None) -> str:
+    """``<column>-<device>-<dtype>.json``: the release CI runs (pyproject's pins); another release
+    of the same column sits beside it as ``<column>-<device>-<dtype>@<version>.json``."""
+    return f"{column}-{device}-{dtype}{f'@{version}' if version else ''}.json"
+
+
+def named_version(file_name: str) -> str | None:
+    """The version in a file name written with ``name_version`` (None for the published one)."""
+    stem = file_name.removesuffix(".json")
+    return stem.rsplit("@", 1)[1] if "@" in stem else None
+
+
 def write(results: Iterable[CellResult], plan: Plan, directory: Path, *,
-          sha: str | None = None, environment: dict[str, str] | None = None) -> list[Path]:
-    """Write one JSON file per (column, device, dtype); return their paths."""
+          sha: str | None = None, environment: dict[str, str] | None = None,
+          name_version: bool = False) -> list[Path]:
+    """Write one JSON file per (column, device, dtype); return their paths. ``name_version``:
+    the file names carry the framework version (an older release beside the published one)."""
     groups: dict[tuple[str, str, str], list[CellResult]] = defaultdict(list)
     for r in results:
         groups[(r.cell.column, r.cell.device, r.cell.dtype)].append(r)
@@ -139,7 +153,8 @@ def write(results: Iterable[CellResult], plan: Plan, directory: Path, *,
             ],
             "cells": [record(r) for r in group],
         }
-        path = directory / f"{column}-{device}-{dtype}.json"
+        path = directory / file_name(column, device, dtype,
+                                     first.version if name_version else None)
         _write_atomically(path, _dumps(_clean(envelope)))
         written.append(path)
     return written

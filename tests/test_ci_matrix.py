@@ -30,11 +30,13 @@ def _session(env: str | None, name: str = "conformance") -> dict:
 
 def test_one_job_per_conformance_environment():
     listing = [_session("torch"), _session("jax"), {"session": "tests", "name": "tests"},
-               _session("torch", name="bench")]
+               _session("torch", name="bench"), _session("torch-2.14.1", name="versions")]
     jobs = _matrix_module().matrix(listing)["include"]
-    assert [(j["env"], j["artifact"]) for j in jobs] == [("torch", "results-torch"),
-                                                         ("jax", "results-jax")]
+    assert [(j["env"], j["artifact"]) for j in jobs] == [
+        ("torch", "results-torch"), ("jax", "results-jax"),
+        ("torch-2.14.1", "results-torch-2.14.1")]
     assert jobs[0]["session"] == "conformance(env='torch')"
+    assert jobs[2]["session"] == "versions(env='torch-2.14.1')"
 
 
 @pytest.mark.parametrize(("listing", "message"), [
@@ -42,6 +44,7 @@ def test_one_job_per_conformance_environment():
     ([_session(None)], "no usable env"),
     ([_session("a b")], "no usable env"),
     ([_session("torch"), _session("torch")], "duplicate"),
+    ([_session("torch"), _session("torch", name="versions")], "duplicate"),
 ])
 def test_a_listing_without_usable_jobs_is_an_error(listing, message):
     with pytest.raises(ValueError, match=message):
@@ -60,7 +63,8 @@ def test_bad_listing_file_is_one_line_and_exit_2(tmp_path):
 def test_the_noxfile_matrix_covers_every_environment():
     if importlib.util.find_spec("nox") is None:
         pytest.skip("nox is not installed in this environment")
-    listing = subprocess.run([sys.executable, "-m", "nox", "--json", "-l"], cwd=ROOT,
+    listing = subprocess.run([sys.executable, "-m", "nox", "--json", "-l", "-s",
+                              *_matrix_module().SESSIONS], cwd=ROOT,
                              capture_output=True, text=True, check=True).stdout
     jobs = _matrix_module().matrix(json.loads(listing))["include"]
     sys.path.insert(0, str(ROOT))
@@ -68,7 +72,9 @@ def test_the_noxfile_matrix_covers_every_environment():
         import noxfile
     finally:
         sys.path.remove(str(ROOT))
-    assert {j["env"] for j in jobs} == set(noxfile.ENVIRONMENTS)
+    assert {j["env"] for j in jobs} == set(noxfile.ENVIRONMENTS) | set(noxfile.RELEASES)
+    versions = [j for j in jobs if j["session"].startswith("versions(")]
+    assert {j["env"] for j in versions} == set(noxfile.RELEASES) and versions
 
 
 def _actionlint(path: Path) -> subprocess.CompletedProcess:
@@ -139,3 +145,5 @@ def test_ci_run_runs_every_conformance_environment():
     text = (ROOT / ".ci" / "run").read_text()
     missing = [env for env in noxfile.ENVIRONMENTS if f"conformance(env='{env}')" not in text]
     assert not missing, f".ci/run does not run {missing}"
+    # the older releases are refreshed by `nox -s versions` (CI is near its time limit)
+    assert "versions(" not in text

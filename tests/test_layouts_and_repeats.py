@@ -275,7 +275,8 @@ def test_several_columns_in_one_run_are_planned_separately(multi_spec, tmp_path,
     options = {"initspec_framework": ["fake-a", "fake-b"], "initspec_spec": None,
                "initspec_device": None, "initspec_dtype": None, "initspec_budget": 1e-3,
                "initspec_resolution": 0.05, "initspec_seed": 0, "initspec_match": None,
-               "initspec_results": str(tmp_path / "results"), "initspec_recipes": False}
+               "initspec_results": str(tmp_path / "results"), "initspec_recipes": False,
+               "initspec_name_version": False}
     config = type("Config", (), {"getoption": staticmethod(options.__getitem__)})()
     run = plugin.Run(config)
     alone = engine.build_plan(multi_spec, ColumnAdapter("fake-a"), resolution=0.05)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from initspec.report import markdown, merge, site
+from initspec.results import named_version
 
 
 class SkippedResults(ValueError):
@@ -49,8 +50,9 @@ def write_report(results_dir: Path, out: Path, site_dir: Path | None = None) -> 
     """Write ``out`` (the markdown), compat.json and the site next to it; return ``out``."""
     compat, details, loaded = build(results_dir)
     site_dir = site_dir or out.parent / "site"
-    evidence = {cell["id"]: cell["evidence"] for _, run in loaded.runs for cell in run["cells"]
-                if cell.get("evidence")}
+    # plots for the table's cells only: another release's runs are diffed, not shown cell by cell
+    evidence = {cell["id"]: cell["evidence"] for path, run in loaded.runs for cell in run["cells"]
+                if cell.get("evidence") and not named_version(path.name)}
     plots = site.draw_plots(site_dir, evidence)
     for cell in compat["cells"]:
         cell["plot"] = plots.get(cell["id"])

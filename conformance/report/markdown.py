@@ -17,6 +17,7 @@ SYMBOL = {"pass": "✅", "fail": "❌", "known-deviation": "⚠️", "skip": "�
 KEY_CONCEPTS = ("dense.kernel", "dense.bias", "conv.kernel", "conv.bias", "lstm.kernel",
                 "lstm.recurrent_kernel", "lstm.bias", "embedding")
 KEY_SOURCE = "torch"
+NO_VERSIONS = {"runs": [], "releases": {}, "changed": [], "identical": []}
 
 
 def environment(html: bool = False) -> Environment:
@@ -130,6 +131,27 @@ def framework_summaries(compat: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def change_text(row: dict[str, Any]) -> str:
+    """One changed entry's example cell: what each release showed, for the fields that differ."""
+    ex = row["example"]
+    before, after = ex["before"], ex["after"]
+    parts = []
+    for field in ("verdict", "deviation", "fans", "expected_variance", "failed"):
+        if before.get(field) != after.get(field):
+            parts.append(f"{field} {_short(before.get(field))} → {_short(after.get(field))}")
+    return f"[{ex['case']}, {ex['dtype']}] " + "; ".join(parts)
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_short(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_short(v) for v in value) + "]"
+    return "none" if value is None else str(value)
+
+
 def render(compat: dict[str, Any], site_link: str = "site/index.html") -> str:
     columns, table = overview(compat)
     found = recipes(compat)
@@ -148,7 +170,8 @@ def render(compat: dict[str, Any], site_link: str = "site/index.html") -> str:
         found=found, sources=sources, targets=sorted({t for _, _, t in found}), pairs=pairs,
         key_source=key_source, key_concepts=[c for c in KEY_CONCEPTS if c in table],
         verified=verified, drift=drift_rows(compat), summaries=framework_summaries(compat),
-        totals=dict(totals))
+        totals=dict(totals), change_text=change_text,
+        versions=compat.get("versions") or NO_VERSIONS)
 
 
 def _quote(text: str) -> str:

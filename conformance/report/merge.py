@@ -7,6 +7,10 @@ present, never invented). What repeats across a column's dtypes is stated once: 
 (documentation claim, link and source per column and entry) and ``deviations`` (reason and link
 per id). Each check's message, the reproducer and the plot evidence stay in the results files
 (each run names its file); the site carries the messages and reproducers as its cell details.
+
+Results of another release (``<column>-<device>-<dtype>@<version>.json``, `nox -s versions`)
+are not table columns: ``versions`` lists their runs and what differs between the releases
+measured (report/changes.py, "changed in").
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import jsonschema
 
 from initspec import results
 from initspec.loader import SPEC_DIR
+from initspec.report import changes
 
 COMPAT_VERSION = 1
 RESULTS_VERSION = results.SCHEMA_VERSION  # files without the field predate it: version 1
@@ -116,8 +121,10 @@ def merge(loaded: Loaded) -> tuple[dict[str, Any], list[list[Any]]]:
     runs, cells, extra = [], [], []
     entries: dict[str, dict[str, Any]] = {}
     deviations: dict[str, dict[str, Any]] = {}
-    order = sorted(loaded.runs, key=lambda pr: (pr[1]["framework"], pr[1]["device"],
-                                                DTYPE_ORDER.get(pr[1]["dtype"], 9)))
+    order = sorted((pr for pr in loaded.runs if not results.named_version(pr[0].name)),
+                   key=_run_order)
+    others = sorted((pr for pr in loaded.runs if results.named_version(pr[0].name)),
+                    key=_run_order)
     for index, (path, run) in enumerate(order):
         counts = {v: 0 for v in VERDICTS}
         for cell in run["cells"]:
@@ -129,11 +136,40 @@ def merge(loaded: Loaded) -> tuple[dict[str, Any], list[list[Any]]]:
             if cell.get("deviation"):
                 deviations.setdefault(cell["deviation"]["id"], {
                     k: cell["deviation"].get(k) for k in ("reason", "link")})
-        runs.append({"file": path.name, **{k: run.get(k) for k in RUN_FIELDS},
-                     "deviations": run.get("deviations", []), "counts": counts})
+        runs.append(run_summary(path, run, counts))
     return {"schema_version": COMPAT_VERSION, "runs": runs,
             "skipped": [{"file": p.name, "reason": why} for p, why in loaded.skipped],
-            "entries": entries, "deviations": deviations, "cells": cells}, extra
+            "entries": entries, "deviations": deviations, "cells": cells,
+            "versions": versions(order, others)}, extra
+
+
+def _run_order(path_run: tuple[Path, dict[str, Any]]) -> tuple[Any, ...]:
+    run = path_run[1]
+    return (run["framework"], run["device"], DTYPE_ORDER.get(run["dtype"], 9),
+            run["framework_version"])
+
+
+def run_summary(path: Path, run: dict[str, Any], counts: dict[str, int] | None = None
+                ) -> dict[str, Any]:
+    """A run without its cells: where it came from, what it measured, its verdict counts."""
+    if counts is None:
+        counts = {v: 0 for v in VERDICTS}
+        for cell in run["cells"]:
+            counts[cell["verdict"]] += 1
+    return {"file": path.name, **{k: run.get(k) for k in RUN_FIELDS},
+            "deviations": run.get("deviations", []), "counts": counts}
+
+
+def versions(published: list[tuple[Path, dict[str, Any]]],
+             others: list[tuple[Path, dict[str, Any]]]) -> dict[str, Any]:
+    """The other releases' runs and what differs between every release measured per column."""
+    view = changes.diff([run for _, run in published + others])
+    # a row links to its newer cell on the site when that cell is in the table
+    shown = {cell["id"] for _, run in published for cell in run["cells"]}
+    for row in view["changed"]:
+        if row["example"]["id"] not in shown:
+            row["example"]["id"] = None
+    return {"runs": [run_summary(path, run) for path, run in others], **view}
 
 
 DTYPE_ORDER = {"float32": 0, "float64": 1, "float16": 2, "bfloat16": 3}

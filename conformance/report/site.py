@@ -22,7 +22,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from initspec.report.markdown import environment
+from initspec.report.markdown import NO_VERSIONS, change_text, environment
 
 ASSETS = ("site.js", "site.css")
 PLOT_STYLE = 2  # part of each plot's name: bump it when plots.py draws differently
@@ -81,6 +81,7 @@ def write(compat: dict[str, Any], details: list[list[Any]], out: Path) -> Path:
     runs = compat["runs"]
     html = environment(html=True).get_template("index.html.j2").render(
         runs=runs, cells=len(compat["cells"]), skipped=compat["skipped"],
+        versions=compat.get("versions") or NO_VERSIONS, change_text=change_text,
         frameworks=sorted({r["framework"] for r in runs}),
         dtypes=sorted({r["dtype"] for r in runs},
                       key=lambda d: {"float32": 0, "float64": 1, "float16": 2}.get(d, 3)))
