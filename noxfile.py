@@ -47,6 +47,10 @@ ENVIRONMENTS = {
                                {"KERAS_BACKEND": "torch"}),
     "jax": Environment([[".[jax]"]], ["jax", "flax", "equinox", "haiku"],
                        {"XLA_FLAGS": XLA_FLAGS}),
+    # mlx[cpu]: the CPU backend (mlx-cpu) that plain `mlx` lacks on Linux.
+    "mlx": Environment([[".[mlx]"]], ["mlx"]),
+    # tinygrad's CPU device compiles every kernel with the system's clang (.ci/run installs it).
+    "tinygrad": Environment([[".[tinygrad]"]], ["tinygrad"]),
 }
 COLUMNS = {column: name for name, e in ENVIRONMENTS.items() for column in e.columns}
 

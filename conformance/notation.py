@@ -59,6 +59,8 @@ def number(x: float) -> str:
         return "0"
     sign = "-" if x < 0 else ""
     ax = abs(x)
+    if math.isinf(ax):  # a cut-off or a `when` value of an untruncated form
+        return f"{sign}∞"
     frac = _fraction(ax)
     if frac is not None:
         return sign + _frac_text(frac)

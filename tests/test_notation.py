@@ -21,7 +21,7 @@ def _uniform(var_of):
 
 @pytest.mark.parametrize(("x", "text"), [
     (1 / 3, "1/3"), (2.0, "2"), (math.sqrt(1 / 3), "√(1/3)"), (0.7737413, "0.774"),
-    (-0.05, "-0.05"), (3.2552e-4, "3.26e-4"), (0, "0")])
+    (-0.05, "-0.05"), (3.2552e-4, "3.26e-4"), (0, "0"), (math.inf, "∞"), (-math.inf, "-∞")])
 def test_numbers_are_written_as_people_write_them(x, text):
     assert number(x) == text
 
