@@ -182,7 +182,8 @@ class _InitRecorder:
             bound.update({f"arg{i}": v for i, v in enumerate(args[1:], 1)})
         numeric = {k: float(v) for k, v in bound.items()
                    if isinstance(v, int | float) and not isinstance(v, bool)}
-        text = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v!r}"
+        text = ", ".join(("" if k.startswith("arg") else f"{k}=")
+                         + (f"{v:g}" if isinstance(v, float) else repr(v))
                          for k, v in bound.items() if not isinstance(v, torch.Tensor))
         storage = tensor.untyped_storage()
         part = "" if tensor.numel() * tensor.element_size() == storage.nbytes() else \

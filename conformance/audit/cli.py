@@ -37,10 +37,13 @@ class Refusal(Exception):
 
 def parse_shape(text: str) -> tuple[int, ...]:
     """``2,16`` / ``2x16`` / ``[2, 16]`` -> (2, 16); anything else is a one-line refusal."""
-    parts = [p for p in re.split(r"[,x\s]+", text.strip().strip("[]()")) if p]
-    if not parts or not all(p.isdigit() and int(p) > 0 for p in parts):
+    inner = text.strip().removeprefix("[").removesuffix("]").removeprefix("(").removesuffix(")")
+    if not re.fullmatch(r"\s*\d+(\s*[,x]\s*\d+)*\s*,?\s*", inner):
         raise Refusal(f"--input {text!r}: expected a shape of positive integers, e.g. 2,16")
-    return tuple(int(p) for p in parts)
+    parts = [int(p) for p in re.findall(r"\d+", inner)]
+    if not all(parts):
+        raise Refusal(f"--input {text!r}: every size must be positive")
+    return tuple(parts)
 
 
 def load_factory(spec: str) -> Any:

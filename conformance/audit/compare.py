@@ -9,7 +9,9 @@ Shapes must agree, or be each other's reverse (a kernel stored transposed).
 Tests, each pair: ``scipy.stats.ks_2samp`` on the stored samples (up to
 :data:`~initspec.audit.model.SAMPLE_VALUES` values each) and a variance-ratio z-test on every
 value's moments (``ln(VarB/VarA)`` has variance ``(κA-1)/nA + (κB-1)/nB``, κ the kurtosis).
-The family-wise budget is split evenly over those 2 tests of every pair (Bonferroni).
+and Fisher's exact test on the counts of exact zeros (a zeroed padding row is 1/vocab of the
+values: far below what KS sees in 4096 values, plain in the counts).
+The family-wise budget is split evenly over those 3 tests of every pair (Bonferroni).
 ``scipy.stats.anderson_ksamp`` is reported beside them, but its p-value is floored at 0.001, so
 it takes part in the decision only when the per-test alpha is at least that.
 For pairs that agree the power is stated: the smallest variance ratio and KS distance each test
@@ -34,7 +36,7 @@ from initspec.audit.model import decode_values
 
 LEAF_SYNONYMS = {"kernel": "weight", "embedding": "weight", "scale": "weight", "gamma": "weight",
                  "beta": "bias"}
-TESTS_PER_PAIR = 2
+TESTS_PER_PAIR = 3
 AD_P_FLOOR = 1e-3
 
 
@@ -148,6 +150,10 @@ def compare_pair(pa: Mapping[str, Any], pb: Mapping[str, Any], alpha: float) -> 
     ad_p = float(ad.pvalue)
     ad_used = alpha >= AD_P_FLOOR
     failed = []
+    zeros_p = zeros_test(sa, sb)
+    if zeros_p < alpha:
+        failed.append(f"exact zeros {sa['zeros']}/{sa['n']} vs {sb['zeros']}/{sb['n']} "
+                      f"(Fisher p = {zeros_p:.3g})")
     if var_p < alpha:
         failed.append(f"variance ratio {ratio:.4g} (p = {var_p:.3g})")
     if float(ks.pvalue) < alpha:
@@ -160,9 +166,19 @@ def compare_pair(pa: Mapping[str, Any], pb: Mapping[str, Any], alpha: float) -> 
     return {**base, "differs": bool(failed), "variance_ratio": ratio,
             "variance_p": var_p, "ks": {"D": float(ks.statistic), "p": float(ks.pvalue),
                                         "n_a": len(xa), "n_b": len(xb)},
+            "zeros": {"a": sa["zeros"], "b": sb["zeros"], "p": zeros_p},
             "anderson": {"statistic": float(ad.statistic), "p": ad_p, "floor": AD_P_FLOOR,
                          "used": ad_used},
             "power": {"variance_ratio": var_power, "ks_D": ks_power}, "detail": detail}
+
+
+def zeros_test(sa: Mapping[str, Any], sb: Mapping[str, Any]) -> float:
+    """Fisher's exact test of equal rates of exact zeros (p = 1 when neither has any)."""
+    za, zb = int(sa.get("zeros", 0)), int(sb.get("zeros", 0))
+    if za == zb == 0:
+        return 1.0
+    table = [[za, sa["n"] - za], [zb, sb["n"] - zb]]
+    return float(stats.fisher_exact(table).pvalue)
 
 
 def variance_ratio_test(sa: Mapping[str, Any], sb: Mapping[str, Any],

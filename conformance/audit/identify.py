@@ -70,9 +70,14 @@ class Identification:
 
 
 def identify(x: np.ndarray, dtype: str, alpha: float,
-             fans: Mapping[str, float] | None = None) -> Identification:
+             fans: Mapping[str, float] | None = None,
+             prefer_absolute: bool = False) -> Identification:
     """The distribution of ``x`` (shape ``(K, *shape)``, K instances), tested at ``alpha`` per
-    KS test; ``fans`` (neutral ``fan_in``/``fan_out``) give the variance-scaling form."""
+    KS test; ``fans`` (neutral ``fan_in``/``fan_out``) give the variance-scaling form.
+
+    ``prefer_absolute``: the fans come from the bare layout rule, not from the layer's spec
+    entry (a model's own ``nn.Parameter``): a round absolute std (0.02) is then named as such
+    even where some fan also gives a primary scale by coincidence."""
     x = np.asarray(x)
     flat = x.astype(np.float64).ravel()
     if flat.size == 0:
@@ -84,13 +89,17 @@ def identify(x: np.ndarray, dtype: str, alpha: float,
         value = float(flat[0])
         return Identification("constant", {"value": value}, f"Constant({number(value)})",
                               mean=value, variance=0.0)
-    if x.ndim >= 3:
+    if dtype not in DTYPES:  # integer buffers: positions, counters
+        per = x.reshape(len(x), -1)[0]
+        if np.array_equal(per, np.arange(per.size) + per[0]):
+            return Identification("integer", {"start": float(per[0])},
+                                  f"arange({int(per[0])}, {int(per[0]) + per.size})")
+        return Identification("integer", form=f"integers in [{flat.min():g}, {flat.max():g}]")
+    if x.ndim >= 3 and min(x.shape[1], math.prod(x.shape[2:])) >= 2:
         ortho = _orthogonal(x, dtype)
         if ortho is not None:
             return ortho
-    if dtype not in DTYPES:
-        return Identification("none", note=f"integer or unknown dtype {dtype}")
-    return _random(flat, dtype, alpha, fans or {})
+    return _random(flat, dtype, alpha, fans or {}, prefer_absolute)
 
 
 def _orthogonal(x: np.ndarray, dtype: str) -> Identification | None:
@@ -153,8 +162,8 @@ def _cut_for_ratio(ratio: float) -> float:
     return float(optimize.brentq(gap, lo, hi, xtol=1e-6))
 
 
-def _random(flat: np.ndarray, dtype: str, alpha: float,
-            fans: Mapping[str, float]) -> Identification:
+def _random(flat: np.ndarray, dtype: str, alpha: float, fans: Mapping[str, float],
+            prefer_absolute: bool) -> Identification:
     sample = checks.Sample(flat.astype(DTYPES[dtype]), dtype)
     fits: dict[str, dict[str, float]] = {}
     ks: dict[str, dict[str, float]] = {}
@@ -180,12 +189,15 @@ def _random(flat: np.ndarray, dtype: str, alpha: float,
     ci = float(stats.norm.isf(alpha / 2)) * se
     ident = Identification(best if accepted else "none", params, mean=mean, variance=variance,
                            variance_ci=ci, ks=ks)
-    if not accepted:
-        ident.note = (f"no family fits: best {best} (KS D = {ks[best]['D']:.3g}, "
-                      f"p = {ks[best]['p']:.3g} < alpha {alpha:.2g})")
-    _neutral(ident, best, params, fans, ci, se, flat.size)
+    round_std = _round_number(math.sqrt(variance), se) or (
+        best == "truncnorm" and _round_number(params["std"], ci / 2))
+    _neutral(ident, best, params, {} if prefer_absolute and round_std else fans, ci, se,
+             flat.size)
     if not accepted:
         ident.form = f"none of these (best fit {ident.form})"
+        ident.note = (f"no family fits: best {best} (KS D = {ks[best]['D']:.3g}, "
+                      f"p = {ks[best]['p']:.3g} < alpha {alpha:.2g})"
+                      + (f"; {ident.note}" if ident.note else ""))
     return ident
 
 
@@ -243,7 +255,7 @@ def _absolute(x: float, ci: float) -> str:
     for digits in (1, 2, 3):
         rounded = float(f"{x:.{digits}g}")
         if abs(rounded / x - 1) <= ci:
-            return number(rounded)
+            return f"{rounded:g}" if digits > 1 or rounded >= 1e4 else number(rounded)
     return f"{x:.3g}"
 
 
@@ -260,7 +272,10 @@ def _neutral(ident: Identification, family: str, params: Mapping[str, float],
     name = {"uniform": "uniform", "normal": "normal", "truncnorm": "truncated_normal"}[family]
     fitted = scale_and_mode(var, fans, ci) if not centre else None
     if family == "truncnorm":
-        cut_text = _absolute(params["b"], std_ci)
+        # the cut and σ are solved from the largest value and the variance: noisier than the
+        # variance itself, so rounded within the test's interval rather than two SE
+        tn_ci = ci / 2
+        cut_text = _absolute(params["b"], tn_ci)
         under = scale_and_mode(params["std"] ** 2, fans, ci) if not centre else None
         # corrected (Var = scale/fan) or not (σ² = scale/fan): whichever reading is simpler
         if fitted is not None and _complexity(fitted) <= _complexity(under):
@@ -272,7 +287,7 @@ def _neutral(ident: Identification, family: str, params: Mapping[str, float],
             ident.form = (f"TN(σ={sqrt_over_fan(float(under[0]), under[1])}, ±{cut_text}σ, "
                           f"uncorrected)")
         else:
-            ident.form = f"TN({centre}σ={_absolute(params['std'], std_ci)}, ±{cut_text}σ)"
+            ident.form = f"TN({centre}σ={_absolute(params['std'], tn_ci)}, ±{cut_text}σ)"
         _ambiguity(ident, fitted if ident.corrected else under)
         return
     if fitted is not None and fitted[0] not in PRIMARY_SCALES and _round_number(

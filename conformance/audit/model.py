@@ -79,7 +79,9 @@ def spec_cases(framework: str, draw: ParamDraw) -> list[Any]:
         if any(k in draw.attrs and _plain(draw.attrs[k]) != v for k, v in fixed.items()):
             continue  # a variant for other arguments (padding_idx, bias=False, ...)
         keys = case_keys(raw)
-        given = {k: _plain(draw.attrs[k]) for k in keys if k in draw.attrs}
+        first = raw["cases"][0]
+        given = {k: _like(draw.attrs[k], first.get(k)) for k in keys if k in draw.attrs}
+        specific = sum(draw.attrs[k] is not None for k in given)
         for symbol, size in zip(raw["shape"], draw.shape, strict=False):
             if isinstance(symbol, str) and symbol.isidentifier() and symbol in keys:
                 given.setdefault(symbol, size)
@@ -88,8 +90,11 @@ def spec_cases(framework: str, draw: ParamDraw) -> list[Any]:
         except Refusal:
             continue
         if tuple(case.shape) == draw.shape:
-            found.append((sum(k in draw.attrs for k in fixed), case))
-    return [case for _, case in sorted(found, key=lambda t: -t[0])]
+            found.append((sum(k in draw.attrs for k in fixed) + specific, case))
+    # the most specific entries only: for an Embedding with padding_idx, its two entries (the
+    # padding row, and the other rows) and not the plain one; together they cover the parameter
+    top = max((n for n, _ in found), default=0)
+    return [case for n, case in found if n == top]
 
 
 @cache
@@ -110,6 +115,14 @@ def _entries(framework: str) -> dict[tuple[str, str | None], list[Any]]:
 
 def _plain(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
+
+
+def _like(value: Any, spec_value: Any) -> Any:
+    """The layer's attribute in the spec's form: torch keeps ``normalized_shape=(64,)`` where
+    the spec writes ``64``, and ``kernel_size=(3, 3)`` where it writes ``[3, 3]``."""
+    if isinstance(value, tuple) and len(value) == 1 and not isinstance(spec_value, list):
+        return value[0]
+    return _plain(value)
 
 
 def layout_fans(shape: Sequence[int], layout: str) -> dict[str, float] | None:
@@ -145,21 +158,23 @@ def audit_param(framework: str, draw: ParamDraw, alpha_param: float) -> ParamAud
         fans = layout_fans(draw.shape, draw.layout)
         fan_source = f"{draw.layout} layout rule" if fans else "no fan (fewer than 2 dimensions)"
     x = draw.values
-    ident = identify(x, draw.dtype, alpha, fans)
+    ident = identify(x, draw.dtype, alpha, fans, prefer_absolute=not cases)
     result = ParamAudit(draw, alpha, ident, fans, fan_source, None)
+    conforms = []
     for case in cases:
         checked = engine.run_checks(case, _as_dtype(x, draw.dtype), draw.dtype, alpha)
         failed = [c.name for c in checked if not c.passed]
         result.default_checked.append(f"{case.entry.name}: " + (
             "conforms" if not failed else f"rejected ({', '.join(failed)})"))
-        if not failed and result.default is None:
-            result.default = case.entry.name
+        conforms.append(not failed)
+    if cases and all(conforms):  # every part of the parameter the spec states
+        result.default = " + ".join(c.entry.name for c in cases)
     if result.default is None:
         result.reinit_by = _reinit_by(draw, bool(cases))
     # a weight whose default is random (a bias zeroed on purpose is common practice; a weight
     # left at zero is the bug); without a spec entry, a >= 2-D weight/kernel/embedding
     weight_like = len(draw.shape) >= 2 or draw.local.rsplit(".", 1)[-1] in RANDOM_LEAVES
-    expected_random = weight_like and (
+    expected_random = weight_like and draw.dtype in DTYPES and (
         any(c.family in ("uniform", "normal", "truncnorm", "triangular", "orthogonal")
             for c in cases)
         or (not cases and len(draw.shape) >= 2))
@@ -174,8 +189,12 @@ def _as_dtype(x: np.ndarray, dtype: str) -> np.ndarray:
 
 def _reinit_by(draw: ParamDraw, has_default: bool) -> str:
     if draw.calls:
-        return draw.calls[-1] + (f" (after {len(draw.calls) - 1} earlier call(s))"
-                                 if len(draw.calls) > 1 else "")
+        whole = [c for c in draw.calls if not c.endswith(" on a slice")]
+        last = whole[-1] if whole else draw.calls[-1]
+        later = draw.calls[draw.calls.index(last) + 1:] if whole else []
+        earlier = draw.calls.index(last)
+        return last + "".join(f", then {c}" for c in later) + (
+            f" (after {earlier} earlier call(s))" if earlier else "")
     if draw.init_arg:
         return draw.init_arg
     return ("the model's own code (no init call recorded)" if has_default
@@ -204,7 +223,7 @@ def flags(draw: ParamDraw, ident: Identification, fans: Mapping[str, float] | No
     """The things people get bitten by (see README, "initspec audit")."""
     out: list[Flag] = []
     x = draw.values
-    random = ident.random or ident.family == "orthogonal"
+    random = (ident.random or ident.family == "orthogonal") and draw.dtype in DTYPES
     if random and len(x) >= 2:
         repeat = checks.check_repeat(x, "distinct")
         if not repeat.passed:
@@ -300,6 +319,7 @@ def encode_sample(x: np.ndarray, seed: int = 0) -> dict[str, Any]:
     centred = flat - mean
     c2 = centred * centred
     return {"n": n, "mean": mean, "var": float(c2.mean()), "m4": float((c2 * c2).mean()),
+            "zeros": int((flat == 0).sum()),
             "values": base64.b64encode(keep.astype("<f4").tobytes()).decode("ascii")}
 
 
