@@ -2,7 +2,8 @@
 
 Error budget. A model of P parameters gets a family-wise false-alarm budget ``budget`` (default
 1e-2): each parameter ``budget / P``, split evenly over that parameter's stochastic tests — the
-three KS fits of :mod:`initspec.audit.identify`, the exact-zeros count, and every stochastic check
+three KS fits and the normal's cut test of :mod:`initspec.audit.identify`, the exact-zeros count,
+and every stochastic check
 of its default spec entry (:func:`initspec.engine.stochastic_checks`). By Bonferroni the chance
 that any parameter of a correct model is misidentified, falsely flagged or falsely called
 re-initialised is at most ``budget``. Exact checks (constants, orthogonality, instances that
@@ -40,6 +41,7 @@ SAMPLE_VALUES = 4096  # values kept per parameter for `--compare` (moments use e
 UNTRUNCATED_CUT = 4.0  # a truncnorm call cutting beyond 4σ removes < 6.4e-5 of the mass
 RANDOM_LEAVES = ("weight", "kernel", "embedding")
 SCHEMA = "initspec-audit/1"
+NO_ENTRY = "no spec entry for this layer"
 
 
 @dataclass
@@ -197,8 +199,7 @@ def _reinit_by(draw: ParamDraw, has_default: bool) -> str:
             f" (after {earlier} earlier call(s))" if earlier else "")
     if draw.init_arg:
         return draw.init_arg
-    return ("the model's own code (no init call recorded)" if has_default
-            else "no spec entry for this layer")
+    return "the model's own code (no init call recorded)" if has_default else NO_ENTRY
 
 
 def _evidence(x: np.ndarray, dtype: str, ident: Identification,

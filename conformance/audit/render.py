@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from initspec.audit.model import ParamAudit, safe_name
+from initspec.audit.model import NO_ENTRY, ParamAudit, safe_name
 
 
 def _cut(text: str, width: int) -> str:
@@ -29,7 +29,12 @@ def table(audits: Sequence[ParamAudit], framework: str, version: str, factory: s
     rows = []
     for a in audits:
         d = a.draw
-        status = f"default ({a.default})" if a.default else f"re-init: {a.reinit_by}"
+        if a.default:
+            status = f"default ({a.default})"
+        elif a.default_checked:  # the spec has this layer's entry, and the draws are not it
+            status = f"re-init: {a.reinit_by}"
+        else:
+            status = f"no spec entry; {a.reinit_by}" if a.reinit_by != NO_ENTRY else NO_ENTRY
         rows.append([_cut(d.name, 48) + (" [buffer]" if d.kind == "buffer" else ""),
                      "x".join(map(str, d.shape)) or "()", _cut(a.ident.form or a.ident.family, 58),
                      f"{a.ident.variance:.3g}" if a.ident.variance is not None else "-",
