@@ -7,6 +7,7 @@
     nox -s bench                    # each column's full run vs raw generation
     nox -s seeds -- 20 torch        # false-failure rate of one column over 20 seeds
     nox -s versions                 # the other releases (RELEASES), results named by version
+    nox -s "audit(env='transformers4')"  # initspec audit on real torch + Flax models
 """
 
 from __future__ import annotations
@@ -146,6 +147,28 @@ def seeds(session: nox.Session) -> None:
         session.install(*args)
     session.run("python", "-m", "initspec.seeds", "--framework", column, "--runs", count,
                 env=environment.env)
+
+
+# `initspec audit` on real models: each environment pinned, one process per audit.
+# transformers 4.57 is the last release with the Flax classes; 5.x has PyTorch only.
+AUDIT_ENVIRONMENTS = {
+    "transformers4": ["torch==2.13.0", "transformers==4.57.6", "jax==0.10.2", "flax==0.12.8"],
+    "transformers5": ["torch==2.13.0", "transformers==5.24.0"],
+}
+
+
+@nox.session(python="3.11")
+@nox.parametrize("env", list(AUDIT_ENVIRONMENTS))
+def audit(session: nox.Session, env: str) -> None:
+    """The audit's framework tests (tests/test_audit_frameworks.py); with ``-- report`` also
+    re-generate reports/audit/ (tests/tools/audit_report.py) from the models in
+    tests/audit_models.py."""
+    session.install(".", *AUDIT_ENVIRONMENTS[env])
+    environ = {"XLA_FLAGS": XLA_FLAGS}
+    if session.posargs[:1] == ["report"]:
+        session.run("python", "tests/tools/audit_report.py", env, env=environ)
+        return
+    session.run("pytest", "tests/test_audit_frameworks.py", "-q", *session.posargs, env=environ)
 
 
 @nox.session(python="3.11")

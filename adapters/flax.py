@@ -141,3 +141,107 @@ def _nnx_fns(cls: type, kwargs: Mapping[str, Any],
         return reduce(getattr, path, cls(**kwargs, rngs=nnx.Rngs(key)))[...]
 
     return fn, lambda key: nnx.state(cls(**kwargs, rngs=nnx.Rngs(key)))
+
+
+# --------------------------------------------------------------------------- initspec audit
+
+_INIT_ARGS = {"kernel": "kernel_init", "bias": "bias_init", "embedding": "embedding_init",
+              "scale": "scale_init"}
+
+
+def _init_text(fn: Any) -> str:
+    """``normal(stddev=0.02)`` for a Flax/JAX initializer closure (its captured numbers)."""
+    import inspect
+
+    name = getattr(fn, "__qualname__", type(fn).__name__).split(".<locals>")[0]
+    try:
+        captured = inspect.getclosurevars(fn).nonlocals
+    except (TypeError, ValueError):
+        captured = {}
+    shown = ", ".join(f"{k}={v!r}" for k, v in captured.items()
+                      if isinstance(v, int | float | str) and not isinstance(v, bool))
+    return f"{name}({shown})"
+
+
+def _module_info(module: linen.Module) -> tuple[str, dict]:
+    cls = type(module)
+    layer = f"linen.{cls.__name__}" if cls.__module__.startswith("flax.linen") else \
+        f"{cls.__module__}.{cls.__qualname__}"
+    attrs = {}
+    for key in getattr(module, "__dataclass_fields__", {}):
+        value = getattr(module, key, None)
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        sizes = isinstance(value, tuple) and value and all(isinstance(v, int) for v in value)
+        if number or sizes:
+            attrs[key] = value
+    return layer, attrs
+
+
+def _build_variables(factory, seed: int, input_shape) -> tuple[dict, dict]:
+    """One instance's variables ({collection: tree}) and the modules seen, by path."""
+    from initspec.audit.cli import signature_takes_seed
+    from initspec.audit.draws import AuditInputError
+
+    modules: dict[tuple[str, ...], linen.Module] = {}
+
+    def interceptor(next_fun, args, kwargs, context):
+        module = context.module
+        if module.scope is not None:
+            modules.setdefault(tuple(module.scope.path), module)
+        return next_fun(*args, **kwargs)
+
+    with linen.intercept_methods(interceptor):
+        try:
+            made = factory(seed=seed) if signature_takes_seed(factory) else factory()
+        except Exception as exc:  # the user's code: its failure is said in one line
+            raise AuditInputError(f"the factory raised {type(exc).__name__}: "
+                                  f"{str(exc).splitlines()[0] if str(exc) else ''}") from None
+        if hasattr(made, "params") and not isinstance(made, linen.Module):  # HF Flax models
+            return {"params": made.params}, modules
+        module, x = made if isinstance(made, tuple) else (made, None)
+        if not isinstance(module, linen.Module):
+            raise AuditInputError(f"the factory returned {type(module).__name__}: expected a "
+                                  f"flax.linen Module, (module, input), or a model with .params")
+        if x is None:
+            if input_shape is None:
+                raise AuditInputError("a linen module is initialised with an input: give "
+                                      "--input SHAPE or return (module, x) from the factory")
+            x = jnp.ones(tuple(input_shape), jnp.float32)
+        try:
+            variables = module.init(jax.random.key(seed), x)
+        except Exception as exc:
+            raise AuditInputError(f"module.init with an input of shape {tuple(x.shape)} raised "
+                                  f"{type(exc).__name__}: "
+                                  f"{str(exc).splitlines()[0] if str(exc) else ''}") from None
+    return dict(variables), modules
+
+
+def audit_draws(factory, seeds, input_shape=None) -> list:
+    """``initspec audit`` hook: initialise the model once per seed (a factory taking ``seed``
+    gets it — a transformers Flax model is built as ``FlaxBertModel(config, seed=seed)``; a linen
+    module is initialised with ``jax.random.key(seed)``) and return every variable as a
+    :class:`initspec.audit.draws.ParamDraw`; each layer's class and initializer arguments are
+    read from the modules seen while initialising (``linen.intercept_methods``)."""
+    from flax.traverse_util import flatten_dict
+
+    from initspec.audit.draws import ParamDraw
+
+    builds = [_build_variables(factory, seed, input_shape) for seed in seeds]
+    modules = builds[0][1]
+    flats = [{(c, *k): v for c, tree in b[0].items() for k, v in flatten_dict(tree).items()}
+             for b in builds]
+    draws = []
+    for key in flats[0]:
+        collection, *path = key
+        module = modules.get(tuple(path[:-1]))
+        layer, attrs = _module_info(module) if module is not None else (None, {})
+        leaf = path[-1]
+        init = getattr(module, _INIT_ARGS.get(leaf, ""), None) if module is not None else None
+        values = np.stack([np.asarray(f[key]) for f in flats])
+        draws.append(ParamDraw(
+            "/".join(path) if collection == "params" else "/".join(key),
+            "parameter" if collection == "params" else "buffer", values, str(values.dtype),
+            layer, f"{collection}.{leaf}", attrs,
+            init_arg=f"{_INIT_ARGS[leaf]}={_init_text(init)}" if callable(init) else None,
+            layout="in_out"))
+    return draws

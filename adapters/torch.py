@@ -114,3 +114,147 @@ def _to_numpy(tensor: torch.Tensor) -> np.ndarray:
     if tensor.dtype == torch.bfloat16:  # numpy has no bfloat16: keep the bits, type them
         return tensor.view(torch.int16).numpy().view(ml_dtypes.bfloat16)
     return tensor.numpy()
+
+
+# --------------------------------------------------------------------------- initspec audit
+
+_RECORDED_TENSOR_METHODS = ("normal_", "uniform_", "zero_", "fill_", "copy_", "log_normal_",
+                            "exponential_", "cauchy_", "geometric_", "random_", "bernoulli_")
+
+
+class _InitRecorder:
+    """Records every ``torch.nn.init`` function and in-place filling ``Tensor`` method applied
+    to a tensor while a model is built (the outermost call only: ``kaiming_uniform_`` is one
+    call, not also its inner ``uniform_``), keyed by the tensor's storage. No statistics."""
+
+    def __init__(self) -> None:
+        self.calls: dict[int, list[tuple[str, dict[str, float]]]] = {}
+        self._depth = 0
+        self._saved: list[tuple[object, str, object]] = []
+
+    def __enter__(self) -> _InitRecorder:
+        import inspect
+
+        for name in dir(torch.nn.init):
+            fn = getattr(torch.nn.init, name)
+            if name.endswith("_") and not name.startswith("_") and inspect.isfunction(fn):
+                self._patch(torch.nn.init, name, fn, f"nn.init.{name}")
+        for name in _RECORDED_TENSOR_METHODS:
+            self._patch(torch.Tensor, name, getattr(torch.Tensor, name), f"Tensor.{name}")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for owner, name, original in reversed(self._saved):
+            setattr(owner, name, original)
+        self._saved.clear()
+
+    def _patch(self, owner: object, name: str, original, shown: str) -> None:
+        import inspect
+
+        try:
+            signature = inspect.signature(original)
+        except (TypeError, ValueError):
+            signature = None
+        recorder = self
+
+        def recorded(*args, **kwargs):
+            if recorder._depth == 0 and args and isinstance(args[0], torch.Tensor):
+                recorder._record(shown, signature, args, kwargs)
+            recorder._depth += 1
+            try:
+                return original(*args, **kwargs)
+            finally:
+                recorder._depth -= 1
+
+        self._saved.append((owner, name, original))
+        setattr(owner, name, recorded)
+
+    def _record(self, shown: str, signature, args: tuple, kwargs: dict) -> None:
+        tensor = args[0]
+        bound: dict[str, object] = dict(kwargs)
+        if signature is not None:
+            try:
+                b = signature.bind(*args, **kwargs)
+                bound = {k: v for k, v in b.arguments.items() if k not in ("tensor", "self")}
+            except TypeError:
+                pass
+        else:
+            bound.update({f"arg{i}": v for i, v in enumerate(args[1:], 1)})
+        numeric = {k: float(v) for k, v in bound.items()
+                   if isinstance(v, int | float) and not isinstance(v, bool)}
+        text = ", ".join(("" if k.startswith("arg") else f"{k}=")
+                         + (f"{v:g}" if isinstance(v, float) else repr(v))
+                         for k, v in bound.items() if not isinstance(v, torch.Tensor))
+        storage = tensor.untyped_storage()
+        part = "" if tensor.numel() * tensor.element_size() == storage.nbytes() else \
+            " on a slice"
+        self.calls.setdefault(storage.data_ptr(), []).append((f"{shown}({text}){part}",
+                                                              numeric))
+
+
+def _layer_name(module: torch.nn.Module) -> str:
+    cls = type(module)
+    if cls.__module__.startswith("torch.nn."):
+        return f"nn.{cls.__name__}"
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _layer_attrs(module: torch.nn.Module) -> dict:
+    """The layer's numeric constructor arguments (the spec's shape symbols)."""
+    out = {}
+    for key, value in vars(module).items():
+        if key.startswith("_") or isinstance(value, bool):
+            continue
+        if isinstance(value, int | float) or (isinstance(value, tuple) and value and all(
+                isinstance(v, int) and not isinstance(v, bool) for v in value)):
+            out[key] = value
+    return out
+
+
+def _build(factory, seed: int, input_shape):
+    from initspec.audit.draws import AuditInputError
+
+    torch.manual_seed(seed)
+    with _InitRecorder() as recorder:
+        try:
+            model = factory()
+        except Exception as exc:  # the user's code: any failure is theirs, said in one line
+            raise AuditInputError(f"the factory raised {type(exc).__name__}: {exc}") from None
+        if not isinstance(model, torch.nn.Module):
+            raise AuditInputError(f"the factory returned {type(model).__name__}, not a "
+                                  f"torch.nn.Module")
+        if input_shape is not None:  # lazy modules create their parameters on the first call
+            try:
+                with torch.no_grad():
+                    model(torch.zeros(tuple(input_shape)))
+            except Exception as exc:
+                raise AuditInputError(f"the model cannot take an input of shape "
+                                      f"{tuple(input_shape)}: {type(exc).__name__}: "
+                                      f"{str(exc).splitlines()[0] if str(exc) else ''}") from None
+    return model, recorder.calls
+
+
+def audit_draws(factory, seeds, input_shape=None) -> list:
+    """``initspec audit`` hook: build the model once per seed (``torch.manual_seed`` before the
+    factory runs), and return every parameter and buffer (:class:`initspec.audit.draws.ParamDraw`),
+    with the init calls recorded on it during construction (those of the first build)."""
+    from initspec.audit.draws import ParamDraw
+
+    builds = [_build(factory, seed, input_shape) for seed in seeds]
+    model, calls = builds[0]
+    draws = []
+    named = [("parameter", n, t) for n, t in model.named_parameters()] + \
+            [("buffer", n, t) for n, t in model.named_buffers()]
+    for kind, name, tensor in named:
+        path, _, local = name.rpartition(".")
+        module = model.get_submodule(path) if path else model
+        values = []
+        for other, _ in builds:
+            t = other.get_parameter(name) if kind == "parameter" else other.get_buffer(name)
+            values.append(_to_numpy(t))
+        recorded = calls.get(tensor.untyped_storage().data_ptr(), [])
+        dtype = str(tensor.dtype).removeprefix("torch.")
+        draws.append(ParamDraw(name, kind, np.stack(values), dtype, _layer_name(module), local,
+                               _layer_attrs(module), [c for c, _ in recorded],
+                               [a for _, a in recorded]))
+    return draws

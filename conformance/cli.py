@@ -374,6 +374,13 @@ def _add_explain(sub: Any) -> None:
     register(sub)
 
 
+@subcommand
+def _add_audit(sub: Any) -> None:
+    from initspec.audit.cli import register  # audit, audit --compare (conformance/audit/)
+
+    register(sub)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="initspec", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -1,0 +1,47 @@
+"""What an adapter hook hands the audit: one parameter or buffer, drawn once per instance."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+@dataclass
+class ParamDraw:
+    """One parameter (or buffer) of a model, from ``K`` independently seeded builds.
+
+    name: the framework's own path (torch ``encoder.layer.0.attention.self.query.weight``, Flax
+        ``encoder/layer/0/attention/self/query/kernel``).
+    values: shape ``(K, *shape)``, one row per instance, in the parameter's dtype.
+    layer: the layer's spec target (``nn.Linear``, ``linen.Dense``), None when unknown.
+    local: the parameter's path inside that layer, as the spec's ``param`` names it.
+    attrs: the layer's numeric constructor arguments (``in_features``, ``kernel_size``, ...): the
+        symbols of the spec's formulas for that layer.
+    calls: initialisation calls recorded on this tensor while the model was built, in order
+        (``nn.init.trunc_normal_(std=0.02)``, ``Tensor.normal_(mean=0.0, std=0.02)``), with their
+        numeric arguments in ``call_args`` (same order); empty when the framework cannot record.
+    init_arg: for frameworks whose layers take an initializer argument (Flax), its name.
+    layout: ``out_in`` (torch: ``(out, in, *k)``) or ``in_out`` (Keras/JAX: ``(*k, in, out)``).
+    """
+
+    name: str
+    kind: str  # "parameter" | "buffer"
+    values: np.ndarray
+    dtype: str
+    layer: str | None = None
+    local: str = ""
+    attrs: dict[str, Any] = field(default_factory=dict)
+    calls: list[str] = field(default_factory=list)
+    call_args: list[dict[str, float]] = field(default_factory=list)
+    init_arg: str | None = None
+    layout: str = "out_in"
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.values.shape[1:])
+
+
+class AuditInputError(ValueError):
+    """The model or its input cannot be built as asked (one line for the user, exit 2)."""
