@@ -256,9 +256,11 @@ def _recipe_case(doc: Any, keys: list[Any], b_entry: Mapping[str, Any], a_entry:
            if k not in ("variance", "bounds", "known_deviations", "cases", "scheme", "with",
                         "expect", "raises", "history")}
     raw["docs"] = {"claim": b_entry["docs"]["claim"], "url": b_entry["docs"]["url"]}
+    b_name = b_entry["name"]
     if raw.pop("select", None) is not None:  # the recipe's kwargs give the initializer all of it
         raw["conditions"] = [c for c in raw.get("conditions", []) if c["kind"] != "part"]
-    raw.update(name=f"{PREFIX}[{a_framework}:{a_case.entry.name}]/{b_entry['name']}",
+        b_name = b_name.split("[")[0]  # the whole parameter, not "cell.bias[forget gate]"
+    raw.update(name=f"{PREFIX}[{a_framework}:{a_case.entry.name}]/{b_name}",
                cases=[values], dtypes=[RECIPE_DTYPE], scheme=BASE_SCHEMES[a_case.family],
                **{"with": {k: float(v) for k, v in a_case.params.items()}})
     raw.pop("repeat", None)

@@ -225,5 +225,6 @@ def test_recipe_kwargs_give_the_initializer_the_whole_of_a_sliced_parameter(gene
     ((case, recipe),) = _by_source(generated, "Cell.b")
     assert case.select is None and not [c for c in case.entry.conditions if c.kind == "part"]
     assert case.shape == (2000,) and "gate=False" in recipe.call
+    assert case.entry.name.endswith("/Gated.bias")  # not "Gated.bias[gate block]"
     _, (result,) = _evaluate([(case, recipe)])
     assert result.verdict == "pass"
