@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from initspec.audit.draws import AuditInputError
+from initspec.audit.draws import DEFAULT_BUDGET, DEFAULT_INSTANCES, AuditInputError
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_ENVIRONMENT = 0, 2, 3
 #: framework name -> (adapter module, spec name, how to report its version)
@@ -183,8 +183,6 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def register(sub: Any) -> None:
-    from initspec.audit.model import DEFAULT_BUDGET, DEFAULT_INSTANCES
-
     p = sub.add_parser(
         "audit", help="what a model's parameters initialise to; --compare two audits",
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

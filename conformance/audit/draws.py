@@ -7,6 +7,9 @@ from typing import Any
 
 import numpy as np
 
+DEFAULT_BUDGET = 1e-2  # family-wise, per audit or comparison
+DEFAULT_INSTANCES = 5
+
 
 @dataclass
 class ParamDraw:

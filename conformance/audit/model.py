@@ -24,7 +24,7 @@ import numpy as np
 from scipy import stats
 
 from initspec import checks, engine
-from initspec.audit.draws import ParamDraw
+from initspec.audit.draws import DEFAULT_BUDGET, ParamDraw
 from initspec.audit.identify import (
     IDENTIFY_TESTS,
     RANDOM_FAMILIES,
@@ -35,8 +35,6 @@ from initspec.audit.identify import (
 )
 from initspec.distributions import DTYPES, continuous, reference
 
-DEFAULT_BUDGET = 1e-2
-DEFAULT_INSTANCES = 5
 SAMPLE_VALUES = 4096  # values kept per parameter for `--compare` (moments use every value)
 UNTRUNCATED_CUT = 4.0  # a truncnorm call cutting beyond 4σ removes < 6.4e-5 of the mass
 RANDOM_LEAVES = ("weight", "kernel", "embedding")

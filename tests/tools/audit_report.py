@@ -13,7 +13,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-OUT = ROOT / "reports" / "audit"
+OUT = Path("reports") / "audit"  # relative to ROOT (the CLI runs there): no absolute paths
+#                                  in the committed outputs
 AUDITS = {
     "transformers4": [("bert-torch-4", "torch", "bert_torch"),
                       ("bert-flax-4", "flax", "bert_flax"),
@@ -37,16 +38,16 @@ def cli(*args: str, log: Path) -> None:
 
 
 def main(env: str) -> None:
-    OUT.mkdir(parents=True, exist_ok=True)
+    (ROOT / OUT).mkdir(parents=True, exist_ok=True)
     for i, (name, framework, factory) in enumerate(AUDITS[env]):
         # a seed range of its own per audit: two audits compared never share their seeds
         seed = str(1000 * (i + 1) + (0 if env == "transformers4" else 100))
         cli("audit", framework, f"tests.audit_models:{factory}", "--seed", seed, "--json",
-            str(OUT / f"{name}.json"), log=OUT / f"{name}.txt")
+            str(OUT / f"{name}.json"), log=ROOT / OUT / f"{name}.txt")
     for a, b in COMPARISONS:
-        if (OUT / f"{a}.json").exists() and (OUT / f"{b}.json").exists():
+        if (ROOT / OUT / f"{a}.json").exists() and (ROOT / OUT / f"{b}.json").exists():
             cli("audit", "--compare", str(OUT / f"{a}.json"), str(OUT / f"{b}.json"), "--json",
-                str(OUT / f"compare-{a}-vs-{b}.json"), log=OUT / f"compare-{a}-vs-{b}.txt")
+                str(OUT / f"compare-{a}-vs-{b}.json"), log=ROOT / OUT / f"compare-{a}-vs-{b}.txt")
 
 
 if __name__ == "__main__":
