@@ -59,12 +59,27 @@ def test_a_planted_fan_change_is_found_with_its_first_release_and_upstream():
     assert view["identical"][0]["entries"] == 2 and view["identical"][0]["changed"] == 1
 
 
-def test_a_verdict_change_names_the_failing_checks():
+def test_a_verdict_change_is_found_and_shows_the_failing_checks():
     new = _base()
     new[2] = _cell("Embedding", verdict="fail", variance=1.0, failed=("variance",))
     [row] = changes.diff([_run("1.0", _base()), _run("2.0", new)], known=())["changed"]
-    assert row["entry"] == "Embedding" and row["what"] == ["failing checks", "verdict"]
+    assert row["entry"] == "Embedding" and row["what"] == ["verdict"]
+    assert row["example"]["after"]["failed"] == ["variance"]
     assert row["upstream"] is None  # none recorded for this entry: no link is invented
+
+
+def test_a_known_deviation_seen_in_one_release_only_is_not_a_change():
+    """pass and known-deviation both conform: whether a 16-bit deviation's checks fire in one
+    cell depends on its sample size (the plan's), not on the release."""
+    old, new = _base(), _base()
+    old[1]["deviation"] = new[1]["deviation"] = "grid"
+    new[1] = {**new[1], "verdict": "known-deviation",
+              "checks": [{"name": "at-upper-bound", "passed": False}]}
+    view = changes.diff([_run("1.0", old), _run("2.0", new)], known=())
+    assert view["changed"] == [] and view["identical"][0]["entries"] == 3
+    new[1]["deviation"] = "another"  # a deviation the spec assigns differently is a change
+    [row] = changes.diff([_run("1.0", old), _run("2.0", new)], known=())["changed"]
+    assert row["what"] == ["known deviation"]
 
 
 def test_the_upstream_change_must_fall_between_the_two_releases():

@@ -7,11 +7,14 @@ qualifier is dropped for pairing, so the two entries meet. A cell skipped becaus
 not apply to the release (the engine's "spec entry applies to ..." skip) was not measured and is
 left out; an entry measured in one release only is counted as not compared, never as a change.
 
-Compared per cell: the verdict, the known deviation, the failing checks (what the samples
-showed), the fan rule (``fans``) and the distribution the release was verified against (scheme,
-expected variance, bounds): every one of them comes from a run. A row is a change only when a run
-of each release measured the cell; the upstream change behind it (spec/changes.yaml) is attached
-only to a measured row.
+Compared per cell: whether it conforms (pass and known-deviation both do: which of a known
+deviation's checks fire in one cell is a matter of sampling power, not of the release), fails,
+errs or is unsupported; the known deviation the spec assigns it; the fan rule (``fans``) and the
+distribution the release was verified against (scheme, expected variance, bounds). Every one of
+them comes from a run; the set of failing checks is shown in the example, never compared (it
+moves with the sample size, which moves with the number of cells in the plan). A row is a change
+only when a run of each release measured the cell; the upstream change behind it
+(spec/changes.yaml) is attached only to a measured row.
 """
 
 from __future__ import annotations
@@ -32,9 +35,11 @@ from initspec.loader import SPEC_DIR
 VERSION_SKIP = "spec entry applies to "
 _QUALIFIER = re.compile(r"@[<>=!~][^@]*$")
 # what a cell says about its release, and the word a row uses for it
-COMPARED = {"verdict": "verdict", "deviation": "known deviation", "failed": "failing checks",
-            "fans": "fan rule", "scheme": "distribution", "expected_variance": "distribution",
+COMPARED = {"outcome": "verdict", "deviation": "known deviation", "fans": "fan rule",
+            "scheme": "distribution", "expected_variance": "distribution",
             "bounds": "distribution"}
+OUTCOME = {"pass": "conforms", "known-deviation": "conforms"}  # else the verdict itself
+DTYPE_ORDER = {"float32": 0, "float64": 1, "float16": 2, "bfloat16": 3}
 CHANGES_FILE = SPEC_DIR / "changes.yaml"
 
 
@@ -58,7 +63,8 @@ def signature(cell: dict[str, Any]) -> dict[str, Any]:
     failed = cell.get("failed")
     if failed is None:  # a full results record: its checks
         failed = [c["name"] for c in cell.get("checks", []) if not c.get("passed")]
-    return {"verdict": cell["verdict"], "deviation": deviation, "failed": sorted(failed),
+    return {"verdict": cell["verdict"], "outcome": OUTCOME.get(cell["verdict"], cell["verdict"]),
+            "deviation": deviation, "failed": sorted(failed),
             "fans": cell.get("fans"), "scheme": cell.get("scheme"),
             "expected_variance": cell.get("expected_variance"), "bounds": cell.get("bounds")}
 
@@ -124,7 +130,9 @@ def diff(runs: list[dict[str, Any]],
             old, new = by_version[before], by_version[after]
             rows: dict[str, dict[str, Any]] = {}
             same: dict[str, int] = defaultdict(int)
-            for key in sorted(old.keys() & new.keys()):
+            # float32 first: a row's example is its entry's float32 cell where it has one
+            for key in sorted(old.keys() & new.keys(),
+                              key=lambda k: (k[0], DTYPE_ORDER.get(k[3], 9), k[1], k[2])):
                 a, b = signature(old[key]), signature(new[key])
                 what = sorted({COMPARED[k] for k in COMPARED if a[k] != b[k]})
                 entry = key[0]

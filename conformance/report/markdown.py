@@ -136,7 +136,7 @@ def change_text(row: dict[str, Any]) -> str:
     ex = row["example"]
     before, after = ex["before"], ex["after"]
     parts = []
-    for field in ("verdict", "deviation", "fans", "expected_variance", "failed"):
+    for field in ("verdict", "deviation", "fans", "expected_variance"):
         if before.get(field) != after.get(field):
             parts.append(f"{field} {_short(before.get(field))} → {_short(after.get(field))}")
     return f"[{ex['case']}, {ex['dtype']}] " + "; ".join(parts)
