@@ -50,7 +50,12 @@ ENVIRONMENTS = {
                        {"XLA_FLAGS": XLA_FLAGS}),
     # mlx[cpu]: the CPU backend (mlx-cpu) that plain `mlx` lacks on Linux.
     "mlx": Environment([[".[mlx]"]], ["mlx"]),
-    # tinygrad's CPU device compiles every kernel with the system's clang (.ci/run installs it).
+}
+# Not yet in the published run: tinygrad's float64 Tensor.uniform scales a float32 draw, so the
+# exact lower bound turns up with probability 2^-23 per value (2 red cells in its one full run;
+# the deviation needs a model of the float32 grid first). `nox -s "unpublished(env='tinygrad')"`
+# runs it on its own (results in build/); its CPU device compiles every kernel with clang.
+UNPUBLISHED = {
     "tinygrad": Environment([[".[tinygrad]"]], ["tinygrad"]),
 }
 COLUMNS = {column: name for name, e in ENVIRONMENTS.items() for column in e.columns}
@@ -102,6 +107,14 @@ def conformance(session: nox.Session, env: str) -> None:
     The table and the site are rendered once, from every environment's results, by
     ``nox -s report`` (a later ``--report PATH`` in the posargs renders it here too)."""
     _initspec(session, env, "run", "--report", "")
+
+
+@nox.session(python="3.11")
+@nox.parametrize("env", list(UNPUBLISHED))
+def unpublished(session: nox.Session, env: str) -> None:
+    """A column not yet in the published run (UNPUBLISHED): full run, results to build/."""
+    _initspec(session, env, "run", "--results", f"build/unpublished/{env}", "--report", "",
+              environments=UNPUBLISHED)
 
 
 @nox.session(python="3.11")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 # The columns of `nox -s conformance`, in noxfile order.
 PUBLISHED_COLUMNS: tuple[str, ...] = ("torch", "keras-tensorflow", "tf-compat-v1", "keras-jax",
-                                      "keras-torch", "jax", "flax", "equinox", "haiku")
+                                      "keras-torch", "jax", "flax", "equinox", "haiku", "mlx")
 
 
 def column_budget(run_budget: float, column: str) -> float:
