@@ -12,7 +12,11 @@
 
 from __future__ import annotations
 
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import nox
 
@@ -89,12 +93,27 @@ RELEASES = {
 }
 
 
+@contextmanager
+def _one_build_at_a_time() -> Iterator[None]:
+    """pip builds '.' in the tree's own build/ directory: two nox processes installing at once (CI's
+    parallel groups) collide there ("No such file or directory" mid-wheel), so they take turns."""
+    lock = Path(__file__).parent / ".nox" / "install.lock"
+    lock.parent.mkdir(exist_ok=True)
+    with lock.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def _initspec(session: nox.Session, env: str, command: str, *args: str,
               environments: dict[str, Environment] = ENVIRONMENTS) -> None:
     """Install environment ``env`` and run ``initspec <command>`` on all its columns at once."""
     environment = environments[env]
-    for install in environment.install:
-        session.install(*install)
+    with _one_build_at_a_time():
+        for install in environment.install:
+            session.install(*install)
     columns = [arg for column in environment.columns for arg in ("--framework", column)]
     session.run("initspec", command, *columns, *args, *session.posargs, env=environment.env)
 
