@@ -34,8 +34,11 @@ function start(DATA, DETAILS) {
   for (const c of DATA.cells) {
     if (!c.concept && !c.recipe) continue;
     if (c.recipe) {
-      const key = c.run + "|" + c.recipe.from.column + "|" + c.recipe.concept;
-      if (!recipeCell.has(key)) recipeCell.set(key, c);
+      // one cell answers for every source with the same default on the same shapes
+      for (const from of [c.recipe.from, ...(c.recipe.also_from || [])]) {
+        const key = c.run + "|" + from.column + "|" + c.recipe.concept;
+        if (!recipeCell.has(key)) recipeCell.set(key, c);
+      }
     } else if (!conceptCell.has(c.run + "|" + c.concept)) {
       conceptCell.set(c.run + "|" + c.concept, c);
     }
@@ -43,7 +46,7 @@ function start(DATA, DETAILS) {
   const concepts = [...new Set(DATA.cells.filter((c) => c.concept && !c.recipe)
     .map((c) => c.concept))].sort();
   const sources = [...new Set(DATA.cells.filter((c) => c.recipe)
-    .map((c) => c.recipe.from.column))].sort();
+    .flatMap((c) => [c.recipe.from, ...(c.recipe.also_from || [])].map((f) => f.column)))].sort();
 
   function neutral(c) {
     if (c.repeat) {
