@@ -19,6 +19,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from initspec import engine
+from initspec.watchdog import DEFAULT_CELL_TIMEOUT
 
 SUITE = Path(__file__).with_name("suite.py")
 
@@ -63,6 +64,7 @@ def _run_args(args: argparse.Namespace) -> list[str]:
         argv += ["--match", args.match]
     if getattr(args, "no_recipes", False):
         argv += ["--no-recipes"]
+    argv += ["--cell-timeout", str(getattr(args, "cell_timeout", DEFAULT_CELL_TIMEOUT))]
     return argv
 
 
@@ -74,7 +76,8 @@ def _options(args: argparse.Namespace, results: str | None) -> SimpleNamespace:
               "initspec_resolution": args.resolution, "initspec_match": args.match,
               "initspec_results": results,
               "initspec_name_version": getattr(args, "name_version", False),
-              "initspec_recipes": not getattr(args, "no_recipes", False)}
+              "initspec_recipes": not getattr(args, "no_recipes", False),
+              "initspec_cell_timeout": getattr(args, "cell_timeout", DEFAULT_CELL_TIMEOUT)}
     return SimpleNamespace(getoption=values.__getitem__)
 
 
@@ -321,6 +324,10 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="relative variance error detected with 99%% power, in (0, 1) "
                         "(default 0.01); a run whose largest cell would not fit in memory is "
                         "refused")
+    p.add_argument("--cell-timeout", type=float, default=DEFAULT_CELL_TIMEOUT, metavar="SECONDS",
+                   help="stop the run (exit 3, naming the cell) when one cell takes longer: a "
+                        f"framework hung in native code (default {DEFAULT_CELL_TIMEOUT:g}; 0: "
+                        "never)")
 
 
 @subcommand

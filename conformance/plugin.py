@@ -22,6 +22,7 @@ from initspec import budget, engine, recipes, results
 from initspec.adapter import AdapterUnavailable, load_adapter
 from initspec.distributions import DTYPES
 from initspec.loader import SpecError, framework_spec_path, load_framework
+from initspec.watchdog import DEFAULT_CELL_TIMEOUT, CellWatchdog
 
 # Bytes one sampled value costs at its peak: the adapter's array and the framework's tensor
 # (dtype-sized each), the sorted float64 copy and the checks' float64 temporaries.
@@ -77,6 +78,9 @@ class Run:
         if opt("initspec_spec") and len(names) > 1:
             raise SpecError("--spec names one spec file: give it with a single --framework")
         validate_ranges(opt("initspec_budget"), opt("initspec_resolution"))
+        if not opt("initspec_cell_timeout") >= 0:
+            raise BadInput(f"--cell-timeout {opt('initspec_cell_timeout'):g}: give seconds >= 0 "
+                           "(0: no limit)")
         dtypes = opt("initspec_dtype") or None
         unknown = sorted(set(dtypes or ()) - set(DTYPES))
         if unknown:
@@ -138,13 +142,15 @@ class Run:
         self.written: list[Path] = []
         self.unwritten: dict[str, str] = {}  # column -> why its results were not written
         self.on_cell: Callable[[engine.Cell, engine.CellResult | None], None] | None = None
+        self.watchdog = CellWatchdog(opt("initspec_cell_timeout"))
         self.started = time.perf_counter()
 
     def evaluate(self, cell: engine.Cell) -> engine.CellResult:
         if self.on_cell is not None:
             self.on_cell(cell, None)
-        result = engine.evaluate(self.plans[cell.column], cell, self.adapters[cell.column],
-                                 self.sources)
+        with self.watchdog.watch(cell.id):
+            result = engine.evaluate(self.plans[cell.column], cell, self.adapters[cell.column],
+                                     self.sources)
         self.results.append(result)
         if self.on_cell is not None:
             self.on_cell(cell, result)
@@ -175,6 +181,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--results", dest="initspec_results", help="write results JSON here")
     group.addoption("--name-version", dest="initspec_name_version", action="store_true",
                     default=False, help="results file names carry the framework version")
+    group.addoption("--cell-timeout", dest="initspec_cell_timeout", type=float,
+                    default=DEFAULT_CELL_TIMEOUT,
+                    help="seconds one cell may take before the run is stopped as hung (0: never)")
     group.addoption("--no-recipes", dest="initspec_recipes", action="store_false", default=True,
                     help="do not generate the porting-recipe cells (conformance/recipes.py)")
 

@@ -512,3 +512,24 @@ def test_an_interrupted_run_writes_nothing(tmp_path):
     assert "Traceback" not in err
     assert published.read_text() == "published" and not (tmp_path / "table.md").exists()
     assert sorted(p.name for p in (tmp_path / "results").iterdir()) == [published.name]
+
+
+def test_a_hung_cell_stops_the_run_naming_it(tmp_path):
+    """A framework deadlocked in native code (jaxlib under jit + vmap, issue 10): the watchdog
+    ends the run with exit 3 and one line naming the cell; nothing is written."""
+    (tmp_path / "results").mkdir()
+    proc = initspec("run", "--framework", "fake-hangs", "--spec", str(FAKE), *FAST,
+                    "--cell-timeout", "3", "--results", str(tmp_path / "results"),
+                    "--report", str(tmp_path / "table.md"), cwd=tmp_path)
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    line = error_line(proc)
+    assert "ran past --cell-timeout 3 s" in line, line
+    assert "/cpu/" in line and "Dense.weight[" in line, line  # the cell's id
+    assert "Traceback" not in proc.stderr
+    assert list((tmp_path / "results").iterdir()) == [] and not (tmp_path / "table.md").exists()
+
+
+def test_a_cell_timeout_below_zero_is_bad_input(tmp_path):
+    proc = run_fake(*DENSE, *FAST, "--cell-timeout", "-1", cwd=tmp_path)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "--cell-timeout -1: give seconds >= 0" in error_line(proc)

@@ -5,6 +5,7 @@ tests/conftest.py as column ``fake``, and adapters that break the contract in on
 from __future__ import annotations
 
 import sys
+import threading
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # tests/: its conftest.py
@@ -42,3 +43,15 @@ class RaisingAdapter(FakeColumn):
 
     def __init__(self) -> None:
         raise RuntimeError("no licence server")
+
+
+class HangingAdapter(FakeColumn):
+    """Never returns from one target's sampling, as jaxlib 0.10.2 did in a batched Flax LSTMCell
+    init (a deadlock in native code): the watchdog's test."""
+
+    name = "fake-hangs"
+
+    def sample(self, request):
+        if request.target == "fake.Dense":
+            threading.Event().wait()  # blocks forever, like a deadlocked native call
+        return super().sample(request)
