@@ -115,7 +115,21 @@ def _initspec(session: nox.Session, env: str, command: str, *args: str,
         for install in environment.install:
             session.install(*install)
     columns = [arg for column in environment.columns for arg in ("--framework", column)]
-    session.run("initspec", command, *columns, *args, *session.posargs, env=environment.env)
+    session.run("initspec", command, *columns, *args, *session.posargs,
+                env={**_jax_cache(session, environment), **environment.env})
+
+
+def _jax_cache(session: nox.Session, environment: Environment) -> dict[str, str]:
+    """JAX's persistent compilation cache, in the environment's own folder, for the columns that
+    run on jax: each cell compiles one function (most of the JAX family's time), and a later run
+    of the same plan (another seed, `nox -s seeds`, calibration) reuses it. The cache key is the
+    program, its options and jaxlib's version, so what is drawn does not change (bench's
+    `--check-cache` compares a cold run's statistics with a warm one's, bit for bit)."""
+    if "XLA_FLAGS" not in environment.env:  # not a jax environment
+        return {}
+    return {"JAX_COMPILATION_CACHE_DIR": str(Path(session.virtualenv.location) / "jax-cache"),
+            "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
+            "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "0"}
 
 
 @nox.session(python="3.11")

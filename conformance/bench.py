@@ -12,13 +12,18 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import json
+import os
 import resource
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from initspec import engine
 from initspec.adapter import load_adapter
@@ -26,20 +31,75 @@ from initspec.loader import framework_spec_path, load_framework
 
 
 def generate(framework: str, *, seed: int, budget: float, resolution: float,
-             devices: list[str] | None, dtypes: list[str] | None, match: str | None) -> float:
-    """Draw every cell's samples through the adapter, no checks; returns the drawing seconds."""
+             devices: list[str] | None, dtypes: list[str] | None, match: str | None,
+             digests: dict[str, str] | None = None, spec: str | None = None) -> float:
+    """Draw every cell's samples through the adapter, no checks; returns the drawing seconds.
+
+    ``digests``: filled with cell id -> sha256 of the sample (dtype, shape and bytes); ``spec``:
+    another spec file than the adapter's own (a third-party column's)."""
     adapter = load_adapter(framework)
-    spec = load_framework(framework_spec_path(adapter.spec))
-    plan = engine.build_plan(spec, adapter, seed=seed, budget=budget, resolution=resolution,
-                             devices=devices, dtypes=dtypes, match=match)
+    path = Path(spec) if spec else framework_spec_path(adapter.spec)
+    plan = engine.build_plan(load_framework(path), adapter, seed=seed, budget=budget,
+                             resolution=resolution, devices=devices, dtypes=dtypes, match=match)
     start = time.perf_counter()
     for cell in plan.cells:
         if cell.skip_reason:
             continue
         # an unsupported or erroring cell costs its time on both sides alike
         with contextlib.suppress(Exception):
-            adapter.sample(engine.request_for(plan, cell))
+            sample = adapter.sample(engine.request_for(plan, cell))
+            if digests is not None:
+                digests[cell.id] = _digest(sample)
     return time.perf_counter() - start
+
+
+def _digest(sample: Any) -> str:
+    array = np.ascontiguousarray(sample)
+    head = f"{array.dtype.str}{array.shape}".encode()
+    return hashlib.sha256(head + array.view(np.uint8).tobytes()).hexdigest()
+
+
+def check_cache(framework: str, *, seed: int, budget: float, resolution: float,
+                devices: list[str] | None = None, dtypes: list[str] | None = None,
+                match: str | None = None, spec: str | None = None) -> int:
+    """The persistent compilation cache (JAX's; the noxfile turns it on for the jax columns) must
+    draw exactly what a plain run draws: every cell's sample hashed in three fresh processes, no
+    cache, a cold cache and the same cache warm; 0 when all three agree bit for bit."""
+    options = ["--seed", str(seed), "--budget", str(budget), "--resolution", str(resolution),
+               *(a for d in devices or [] for a in ("--device", d)),
+               *(a for d in dtypes or [] for a in ("--dtype", d)),
+               *(["--match", match] if match else []), *(["--spec", spec] if spec else [])]
+    plain = {k: v for k, v in os.environ.items() if not k.startswith("JAX_PERSISTENT_CACHE")
+             and k != "JAX_COMPILATION_CACHE_DIR"}
+    runs: dict[str, dict[str, str]] = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        cached = {**plain, "JAX_COMPILATION_CACHE_DIR": str(Path(scratch) / "cache"),
+                  "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
+                  "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "0"}
+        for name, environ in (("no cache", plain), ("cold cache", cached),
+                              ("warm cache", cached)):
+            out = Path(scratch) / "digests.json"
+            start = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "initspec.bench", "--framework", framework,
+                            *options, "--digests", str(out)], env=environ, check=True)
+            runs[name] = json.loads(out.read_text())
+            print(f"check-cache {framework}: {name}: {len(runs[name])} cells drawn in "
+                  f"{time.perf_counter() - start:.1f} s (a fresh process)", flush=True)
+    reference = runs["no cache"]
+    if not reference:
+        print(f"initspec: error: check-cache {framework}: the selection draws no cell "
+              "(every one skipped, unsupported or matched out)", file=sys.stderr, flush=True)
+        return 2
+    differ = sorted({cid for run in runs.values() for cid in set(run) ^ set(reference)} |
+                    {cid for run in runs.values() for cid in run
+                     if cid in reference and run[cid] != reference[cid]})
+    if differ:
+        print(f"check-cache {framework}: {len(differ)} cell(s) drew differently with the cache "
+              f"(first: {differ[0]})", flush=True)
+        return 1
+    print(f"check-cache {framework}: all {len(reference)} cells identical, bit for bit, without "
+          "the cache, with it cold and with it warm", flush=True)
+    return 0
 
 
 def _timed(argv: list[str]) -> tuple[float, int]:
@@ -89,10 +149,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", action="append")
     parser.add_argument("--dtype", action="append")
     parser.add_argument("--match")
+    parser.add_argument("--spec")
+    parser.add_argument("--digests", help="write cell id -> sha256 of its sample here (JSON)")
     args = parser.parse_args(argv)
+    digests: dict[str, str] | None = {} if args.digests else None
     seconds = generate(args.framework, seed=args.seed, budget=args.budget,
                        resolution=args.resolution, devices=args.device, dtypes=args.dtype,
-                       match=args.match)
+                       match=args.match, digests=digests, spec=args.spec)
+    if args.digests:
+        Path(args.digests).write_text(json.dumps(digests))
     print(f"raw generation {args.framework}: drawing {seconds:.1f} s", flush=True)
     return 0
 

@@ -280,6 +280,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
         validate_ranges(args.budget, args.resolution)
     except BadInput as exc:
         return error(exc)
+    if args.check_cache:
+        from initspec.bench import check_cache
+
+        return max(check_cache(f, seed=args.seed, budget=args.budget, resolution=args.resolution,
+                               devices=args.device, dtypes=args.dtype, match=args.match,
+                               spec=args.spec)
+                   for f in args.framework)
     codes = []
     partial = bool(args.match or args.device or args.dtype)
     for framework in args.framework:  # one column at a time: each gets its own ratio
@@ -369,6 +376,10 @@ def _add_bench(sub: Any) -> None:
     bench = sub.add_parser("bench", help="time the run against raw sample generation")
     _common(bench)
     bench.add_argument("--results", default="", help="also write results here (default: none)")
+    bench.add_argument("--check-cache", action="store_true",
+                       help="instead of timing: hash every cell's sample without a compilation "
+                            "cache, with a cold one and a warm one (three fresh processes); exit 1 "
+                            "unless all agree bit for bit")
     bench.add_argument("--report", default="reports/COMPATIBILITY.md",
                        help="table to render when --results is given")
     bench.set_defaults(func=cmd_bench)

@@ -533,3 +533,21 @@ def test_a_cell_timeout_below_zero_is_bad_input(tmp_path):
     proc = run_fake(*DENSE, *FAST, "--cell-timeout", "-1", cwd=tmp_path)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "--cell-timeout -1: give seconds >= 0" in error_line(proc)
+
+
+@pytest.mark.parametrize(("column", "code", "text"), [
+    ("fake", 0, "all 1 cells identical, bit for bit"),
+    ("fake-cache-sensitive", 1, "1 cell(s) drew differently with the cache"),
+])
+def test_check_cache_compares_the_draws_bit_for_bit(tmp_path, column, code, text):
+    proc = initspec("bench", "--framework", column, "--spec", str(FAKE), "--check-cache", *DENSE,
+                    *FAST, cwd=tmp_path)
+    assert proc.returncode == code, proc.stdout + proc.stderr
+    assert text in proc.stdout, proc.stdout
+
+
+def test_check_cache_on_a_selection_that_draws_nothing(tmp_path):
+    proc = initspec("bench", "--framework", "fake", "--spec", str(FAKE), "--check-cache",
+                    "--match", "Broken.weight", "--dtype", "float32", *FAST, cwd=tmp_path)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "the selection draws no cell" in error_line(proc)

@@ -4,12 +4,14 @@ tests/conftest.py as column ``fake``, and adapters that break the contract in on
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # tests/: its conftest.py
 
+import numpy as np
 from conftest import FakeAdapter
 
 
@@ -55,3 +57,16 @@ class HangingAdapter(FakeColumn):
         if request.target == "fake.Dense":
             threading.Event().wait()  # blocks forever, like a deadlocked native call
         return super().sample(request)
+
+
+class CacheSensitiveAdapter(FakeColumn):
+    """Draws one ulp higher when a compilation cache is configured: a fast path that does not
+    draw what the plain one does, which ``initspec bench --check-cache`` must catch."""
+
+    name = "fake-cache-sensitive"
+
+    def sample(self, request):
+        values = super().sample(request)
+        if os.environ.get("JAX_COMPILATION_CACHE_DIR"):
+            values = np.nextafter(values, np.inf)
+        return values
