@@ -400,9 +400,10 @@ class Statement:
         verdict = ("consistent with the design" if self.consistent else
                    "NOT consistent with the design (more red runs than the budget allows: "
                    "investigate each red cell)")
-        return (f"{verdict}: exact binomial P(X >= {self.k} | N = {self.n}, p = {self.p:.3g}) = "
-                f"{self.p_value:.3g} {'>=' if self.consistent else '<'} {self.level:g}; observed "
-                f"rate <= {self.upper:.3g} ({100 * (1 - self.level):g} % Clopper–Pearson)")
+        return (f"{verdict}: exact binomial P(X >= {self.k}) = {self.p_value:.3g} "
+                f"{'>=' if self.consistent else '<'} {self.level:g} for X ~ Bin(N = {self.n}, "
+                f"p = {self.p:.3g}); observed rate <= {self.upper:.3g} "
+                f"({100 * (1 - self.level):g} % Clopper–Pearson upper bound)")
 
 
 @dataclass

@@ -167,7 +167,8 @@ def test_a_clean_run_counts_at_the_current_epoch(runs, tmp_path, capsys):
     code, text = summary(ledger, capsys, *DESIGN)
     assert code == 0
     assert "observed 0 red full runs in 2" in text
-    assert "consistent with the design: exact binomial P(X >= 0 | N = 2, p = 0.001) = 1" in text
+    assert ("consistent with the design: exact binomial P(X >= 0) = 1 >= 0.05 for X ~ "
+            "Bin(N = 2, p = 0.001)") in text
     assert "fake: 2 runs, 0 red" in text
 
 
