@@ -8,8 +8,10 @@ at --resolution 0.2, or by a real ``initspec run`` subprocess once."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,7 @@ from initspec import calibration, cli, engine, results
 from initspec.budget import PUBLISHED_COLUMNS
 from initspec.loader import load_framework
 
+ROOT = Path(__file__).resolve().parents[1]
 SHA = "0123456789abcdef0123456789abcdef01234567"
 RES = 0.2  # the fake runs' resolution: small samples; the summary is asked about this design
 DESIGN = ["--columns", "fake", "--resolution", str(RES)]
@@ -371,3 +374,32 @@ def test_bad_summary_options_are_one_line(tmp_path):
     assert _bad(tmp_path, "summary", "--ledger", str(ledger), "--level", "2") == (
         "initspec: error: --level 2: give a probability in (0, 1)")
 
+
+
+# --------------------------------------------------------------------------- nox -s calibrate
+
+
+@pytest.fixture(scope="module")
+def noxfile():
+    if importlib.util.find_spec("nox") is None:
+        pytest.skip("nox is not installed in this environment")
+    sys.path.insert(0, str(ROOT))
+    try:
+        import noxfile
+    finally:
+        sys.path.remove(str(ROOT))
+    return noxfile
+
+
+def test_the_calibrate_session_reads_columns_and_seeds(noxfile):
+    assert noxfile.calibrate_args(["torch", "mlx", "--seeds", "3:5"]) == (["torch", "mlx"],
+                                                                          [3, 4, 5])
+    columns, seeds = noxfile.calibrate_args(["--seeds=7"])
+    assert seeds == [7] and columns == list(noxfile.COLUMNS)  # every published column
+    assert set(noxfile.COLUMNS) == set(PUBLISHED_COLUMNS)
+    for bad, message in ((["torch"], "give the seeds"), (["--seeds", "5:3"], "0 <= A <= B"),
+                         (["--seeds", "a:b"], "give A:B"), (["tinygrad", "--seeds", "1"],
+                                                            "not a published column"),
+                         (["--seed", "1"], "takes COLUMNS... --seeds A:B")):
+        with pytest.raises(ValueError, match=message):
+            noxfile.calibrate_args(bad)
