@@ -403,3 +403,15 @@ def test_the_calibrate_session_reads_columns_and_seeds(noxfile):
                          (["--seed", "1"], "takes COLUMNS... --seeds A:B")):
         with pytest.raises(ValueError, match=message):
             noxfile.calibrate_args(bad)
+
+
+# --------------------------------------------------------------------------- the committed ledger
+
+
+def test_the_committed_ledger_is_valid_and_says_what_counts():
+    ledger = calibration.load_ledger(ROOT / "reports" / "calibration.json")
+    assert ledger["notes"], "the historical seed-11 torch run is recorded as a note"
+    summary_ = calibration.summarize(ledger, calibration.Design.published())
+    counted = sum(len(v) for v in summary_.per_column.values())
+    assert counted + sum(summary_.not_counted.values()) == len(ledger["runs"])
+
