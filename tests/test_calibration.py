@@ -8,6 +8,7 @@ at --resolution 0.2, or by a real ``initspec run`` subprocess once."""
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import shutil
@@ -415,3 +416,42 @@ def test_the_committed_ledger_is_valid_and_says_what_counts():
     counted = sum(len(v) for v in summary_.per_column.values())
     assert counted + sum(summary_.not_counted.values()) == len(ledger["runs"])
 
+
+# Files whose content decides verdicts: the checks, the plan (budget split, sample sizes), the
+# specs and the adapters. When they change, someone must decide whether a verdict can change
+# (bump initspec.engine.VERDICT_EPOCH) or not, and record the new fingerprint either way.
+VERDICT_FILES = ("conformance/budget.py", "conformance/checks.py", "conformance/distributions.py",
+                 "conformance/engine.py", "conformance/formula.py", "conformance/loader.py",
+                 "conformance/power.py", "conformance/recipes.py", "spec/*.yaml",
+                 "spec/frameworks/*.yaml", "adapters/*.py")
+FINGERPRINT = (1, "a52253cdbd8d12029acbccd5328771d3f7b82aa383929938c4db70900a684b2f")
+
+
+def verdict_fingerprint(root: Path = ROOT) -> str:
+    digest = hashlib.sha256()
+    for pattern in VERDICT_FILES:
+        for path in sorted(root.glob(pattern)):
+            digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+            digest.update(path.read_bytes().replace(b"\r\n", b"\n") + b"\0")
+    return digest.hexdigest()
+
+
+def test_the_verdict_epoch_is_revisited_when_what_decides_verdicts_changes():
+    now = verdict_fingerprint()
+    assert (engine.VERDICT_EPOCH, now) == FINGERPRINT, (
+        "a file that decides verdicts changed (checks, plan, budget split, specs, adapters): "
+        "if it can change any verdict of the published run, bump initspec.engine.VERDICT_EPOCH "
+        "(older ledger runs stop counting); either way set FINGERPRINT in "
+        f"tests/test_calibration.py to ({engine.VERDICT_EPOCH}, {now!r})")
+
+
+def test_the_fingerprint_sees_a_changed_expectation(tmp_path):
+    for pattern in VERDICT_FILES:
+        for path in ROOT.glob(pattern):
+            target = tmp_path / path.relative_to(ROOT)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, target)
+    assert verdict_fingerprint(tmp_path) == verdict_fingerprint()
+    spec = tmp_path / "spec" / "frameworks" / "torch.yaml"
+    spec.write_text(spec.read_text().replace("1 / (3 * fan_in)", "1 / (3 * fan_out)", 1))
+    assert verdict_fingerprint(tmp_path) != verdict_fingerprint()
