@@ -297,6 +297,7 @@ def _key(entry: dict[str, Any]) -> tuple[Any, ...]:
 def add(ledger_path: Path, directory: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]],
                                                      list[str]]:
     """Append the column runs of ``directory`` to the ledger: (added, already there, left out)."""
+    load_ledger(ledger_path, missing_ok=True)  # a broken ledger is said before reading results
     entries, left_out = column_runs(directory)
     with _locked(ledger_path):
         ledger = load_ledger(ledger_path, missing_ok=True)

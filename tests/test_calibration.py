@@ -312,9 +312,10 @@ def _bad(tmp_path: Path, *args: str) -> str:
 def test_a_broken_ledger_is_one_line(runs, tmp_path):
     ledger = tmp_path / "calibration.json"
     ledger.write_text("{not json")
-    line = _bad(tmp_path, "add", "--results", str(runs["clean1"]), "--ledger", str(ledger))
-    assert line == (f"initspec: error: {ledger}: not a calibration ledger (Expecting property "
-                    "name enclosed in double quotes at line 1)")
+    for results_dir in (runs["clean1"], tmp_path / "nowhere"):  # the ledger is said first
+        line = _bad(tmp_path, "add", "--results", str(results_dir), "--ledger", str(ledger))
+        assert line == (f"initspec: error: {ledger}: not a calibration ledger (Expecting "
+                        "property name enclosed in double quotes at line 1)")
     assert ledger.read_text() == "{not json"  # left as it was
     ledger.write_text(json.dumps({"schema_version": 1, "notes": [], "runs": [{"seed": 1}]}))
     line = _bad(tmp_path, "summary", "--ledger", str(ledger))
