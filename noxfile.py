@@ -6,6 +6,7 @@
     nox -s tests                    # the engine's own tests (no ML framework installed)
     nox -s bench                    # each column's full run vs raw generation
     nox -s seeds -- 20 torch        # false-failure rate of one column over 20 seeds
+    nox -s calibrate -- torch --seeds 1:5  # seeds 1..5 of torch -> reports/calibration.json
     nox -s versions                 # the other releases (RELEASES), results named by version
     nox -s "audit(env='transformers4')"  # initspec audit on real torch + Flax models
 """
@@ -13,6 +14,7 @@
 from __future__ import annotations
 
 import fcntl
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -198,6 +200,73 @@ def seeds(session: nox.Session) -> None:
         session.install(*args)
     session.run("python", "-m", "initspec.seeds", "--framework", column, "--runs", count,
                 env=environment.env)
+
+
+CALIBRATION_LEDGER = "reports/calibration.json"
+
+
+def calibrate_args(posargs: list[str]) -> tuple[list[str], list[int]]:
+    """``COLUMNS... --seeds A:B`` (A to B inclusive, or one seed S): the columns (default: every
+    published column) and the seeds. ValueError (one line) for anything else."""
+    columns, seeds, args = [], None, list(posargs)
+    while args:
+        arg = args.pop(0)
+        if arg == "--seeds" or arg.startswith("--seeds="):
+            text = arg.partition("=")[2] or (args.pop(0) if args else "")
+            first, _, last = text.partition(":")
+            try:
+                seeds = list(range(int(first), int(last or first) + 1))
+            except ValueError:
+                raise ValueError(f"--seeds {text!r}: give A:B (seeds A to B, inclusive) "
+                                 "or S") from None
+            if not seeds or seeds[0] < 0:
+                raise ValueError(f"--seeds {text!r}: give 0 <= A <= B")
+        elif arg.startswith("-"):
+            raise ValueError(f"{arg}: the calibrate session takes COLUMNS... --seeds A:B")
+        elif arg not in COLUMNS:
+            raise ValueError(f"{arg} is not a published column ({', '.join(COLUMNS)})")
+        else:
+            columns.append(arg)
+    if seeds is None:
+        raise ValueError("give the seeds: nox -s calibrate -- [COLUMNS...] --seeds A:B")
+    return columns or list(COLUMNS), seeds
+
+
+@nox.session(python="3.11")
+@nox.parametrize("env", list(ENVIRONMENTS))
+def calibrate(session: nox.Session, env: str) -> None:
+    """Calibration (README, "Calibration"): ``nox -s calibrate -- [COLUMNS...] --seeds A:B``
+    runs the named columns (default: all) at the published settings under each seed into a
+    scratch folder, build/calibrate/<env>/seed-<S>/ (never reports/results: the published
+    results and the verdicts copy stay as they are), and appends each column run to
+    reports/calibration.json (``initspec calibrate add``). ``-s calibrate`` runs one session
+    per environment; one with no named column skips. A red or erroring run is data: it is
+    recorded, and the session goes on."""
+    try:
+        columns, seeds = calibrate_args(session.posargs)
+    except ValueError as exc:
+        session.error(str(exc))
+    mine = [c for c in ENVIRONMENTS[env].columns if c in columns]
+    if not mine:
+        session.skip(f"no named column runs in the {env} environment")
+    environment = ENVIRONMENTS[env]
+    with _one_build_at_a_time():
+        for install in environment.install:
+            session.install(*install)
+    frameworks = [arg for column in mine for arg in ("--framework", column)]
+    for seed in seeds:
+        # three levels below the checkout: `initspec run` rewrites the checkout's published
+        # verdicts copy only for <checkout>/<dir>/<results> (published.checkout_copy)
+        out = Path("build") / "calibrate" / env / f"seed-{seed}"
+        shutil.rmtree(out, ignore_errors=True)  # an interrupted earlier try must not mix in
+        session.run("initspec", "run", *frameworks, "--seed", str(seed), "--results", str(out),
+                    "--report", "", "--no-progress",
+                    env={**_jax_cache(session, environment), **environment.env},
+                    success_codes=[0, 1, 3])  # red (1) and error cells (3) are recorded too
+        session.run("initspec", "calibrate", "add", "--results", str(out),
+                    "--ledger", CALIBRATION_LEDGER)
+    session.run("initspec", "calibrate", "summary", "--ledger", CALIBRATION_LEDGER,
+                success_codes=[0, 1])
 
 
 # `initspec audit` on real models: each environment pinned, one process per audit.

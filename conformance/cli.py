@@ -1,10 +1,11 @@
-"""``initspec`` command line: run, report, validate, bench.
+"""``initspec`` command line: run, report, validate, bench, explain, list, audit, calibrate.
 
 Exit codes: 0 every verdict as the spec expects; 1 a red cell (a verdict the spec does not
 expect, or a known deviation that no longer reproduces); 2 bad input or usage (a spec file, an
 option, a selection of no cell, a results directory that cannot be written); 3 an adapter or
 environment error (an adapter that cannot be loaded, or that raised or broke its contract in a
-cell); 130 interrupted.
+cell); 130 interrupted. ``calibrate summary`` exits 1 when the ledger's observation is not
+consistent with the design (conformance/calibration.py).
 """
 
 from __future__ import annotations
@@ -395,6 +396,13 @@ def _add_explain(sub: Any) -> None:
 @subcommand
 def _add_audit(sub: Any) -> None:
     from initspec.audit.cli import register  # audit, audit --compare (conformance/audit/)
+
+    register(sub)
+
+
+@subcommand
+def _add_calibrate(sub: Any) -> None:
+    from initspec.calibration import register  # calibrate add, calibrate summary
 
     register(sub)
 

@@ -29,6 +29,18 @@ from initspec.recipes import RECIPE_DTYPE, Recipe
 
 DEFAULT_BUDGET = 1e-3
 DEFAULT_RESOLUTION = 0.01
+#: What a verdict can be, as a number. Bump it in any commit that can change a verdict of the
+#: published run at the same seed and versions: a check added, removed or changed, the alpha split
+#: (conformance/budget.py: its columns, the even shares), sample sizes or instance counts, what an
+#: adapter draws or how it builds a layer, a spec's expectations (entries, cases, formulas, known
+#: deviations, skips). Results files record it (``verdict_epoch``), and the calibration ledger
+#: (reports/calibration.json, conformance/calibration.py) counts a run only at the current
+#: epoch: that is how "a run of an older suite commit counts only if no verdict-changing commit
+#: came after it" is made mechanical. Epoch 1 starts at f6b3c50 (the Flax GroupNorm recipe fix);
+#: files written before the field existed get their epoch from calibration.LEGACY_EPOCHS.
+#: tests/test_calibration.py fails when a file that decides verdicts changes and this number
+#: (or the fingerprint beside it there) was not revisited.
+VERDICT_EPOCH = 1
 EXACT_INSTANCES = {"constant": 2, "identity": 2, "orthogonal": 3, "delta_orthogonal": 3,
                    "raises": 1}
 REPEAT_INSTANCES = 3

@@ -143,14 +143,19 @@ class Run:
         self.unwritten: dict[str, str] = {}  # column -> why its results were not written
         self.on_cell: Callable[[engine.Cell, engine.CellResult | None], None] | None = None
         self.watchdog = CellWatchdog(opt("initspec_cell_timeout"))
+        # per column: first cell started, last cell done (the results files' wall_seconds)
+        self.spans: dict[str, list[float]] = {}
         self.started = time.perf_counter()
 
     def evaluate(self, cell: engine.Cell) -> engine.CellResult:
         if self.on_cell is not None:
             self.on_cell(cell, None)
+        started = time.perf_counter()
         with self.watchdog.watch(cell.id):
             result = engine.evaluate(self.plans[cell.column], cell, self.adapters[cell.column],
                                      self.sources)
+        span = self.spans.setdefault(cell.column, [started, started])
+        span[1] = time.perf_counter()
         self.results.append(result)
         if self.on_cell is not None:
             self.on_cell(cell, result)
@@ -271,9 +276,10 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
             continue
         mine = [r for r in run.results if r.cell.column == name]
         adapter = run.adapters[name]
+        start, end = run.spans.get(name, (0.0, 0.0))
         for path in results.write(mine, plan, Path(run.results_dir),
                                   environment=adapter.environment(),
-                                  name_version=run.name_version):
+                                  name_version=run.name_version, wall_seconds=end - start):
             run.written.append(path)
             session.config.get_terminal_writer().line(f"initspec: wrote {path}")
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from initspec import __version__, promises
-from initspec.engine import CellResult, Plan, deviation_outcomes
+from initspec.engine import VERDICT_EPOCH, CellResult, Plan, deviation_outcomes
 from initspec.notation import numbers
 
 # The results file's layout. Bump it when a field changes meaning or is removed (adding an
@@ -118,9 +118,14 @@ def named_version(file_name: str) -> str | None:
 
 def write(results: Iterable[CellResult], plan: Plan, directory: Path, *,
           sha: str | None = None, environment: dict[str, str] | None = None,
-          name_version: bool = False) -> list[Path]:
+          name_version: bool = False, wall_seconds: float | None = None) -> list[Path]:
     """Write one JSON file per (column, device, dtype); return their paths. ``name_version``:
-    the file names carry the framework version (an older release beside the published one)."""
+    the file names carry the framework version (an older release beside the published one).
+    ``wall_seconds``: the column's wall time, first cell started to last cell done.
+
+    Each file also states what the calibration ledger needs to judge the column run it belongs
+    to: ``verdict_epoch`` (engine.VERDICT_EPOCH), ``planned_cells`` (cells of the column's full
+    plan, over all its files: fewer cells in the files is a partial set) and the wall time."""
     groups: dict[tuple[str, str, str], list[CellResult]] = defaultdict(list)
     for r in results:
         groups[(r.cell.column, r.cell.device, r.cell.dtype)].append(r)
@@ -145,6 +150,9 @@ def write(results: Iterable[CellResult], plan: Plan, directory: Path, *,
             "budget": plan.budget,
             "alpha_per_check": plan.alpha,
             "resolution": plan.resolution,
+            "verdict_epoch": VERDICT_EPOCH,
+            "planned_cells": plan.planned,
+            **({"wall_seconds": round(wall_seconds, 1)} if wall_seconds is not None else {}),
             "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
             "deviations": [
                 {"id": o.deviation.id, "reason": o.deviation.reason, "link": o.deviation.link,

@@ -276,7 +276,7 @@ def test_several_columns_in_one_run_are_planned_separately(multi_spec, tmp_path,
                "initspec_device": None, "initspec_dtype": None, "initspec_budget": 1e-3,
                "initspec_resolution": 0.05, "initspec_seed": 0, "initspec_match": None,
                "initspec_results": str(tmp_path / "results"), "initspec_recipes": False,
-               "initspec_name_version": False}
+               "initspec_name_version": False, "initspec_cell_timeout": 0}
     config = type("Config", (), {"getoption": staticmethod(options.__getitem__)})()
     run = plugin.Run(config)
     alone = engine.build_plan(multi_spec, ColumnAdapter("fake-a"), resolution=0.05)
@@ -286,6 +286,9 @@ def test_several_columns_in_one_run_are_planned_separately(multi_spec, tmp_path,
         run.evaluate(cell)
     assert {r.cell.column for r in run.results} == {"fake-a", "fake-b"}
     assert len(adapters["fake-b"].requests) > 0  # each cell went to its own column's adapter
+    for column in ("fake-a", "fake-b"):  # each column's own wall time, for its results files
+        start, end = run.spans[column]
+        assert 0 < start <= end
     assert all(r.cell.column == "fake-a" for r in run.results
                if r.cell.case.entry.name == "Delta" and r.status != "skip")
 

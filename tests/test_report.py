@@ -396,3 +396,76 @@ def test_markdown_shows_verified_recipes_and_docs_drift(written, tmp_path, no_pl
         path.write_text(json.dumps(run))
     recipes = report.render(directory).split("## Porting recipes")[1].split("## Docs drift")[0]
     assert CALL not in recipes and "| fake | 0/1 | " in recipes and "not verified" in recipes
+
+
+# --------------------------------------------------------------------------- the calibration line
+
+
+def _ledger(path, red_seeds=(), seeds=(1,)):
+    """A ledger of clean column runs of every published column at ``seeds`` (the current verdict
+    epoch, published settings), each red at ``red_seeds`` (a variance fail)."""
+    from initspec import budget, calibration
+
+    ledger = calibration.empty_ledger()
+    for seed in seeds:
+        for column in budget.PUBLISHED_COLUMNS:
+            red = [{"kind": "cell", "cell": f"{column}-1.0/cpu/float32/x", "file": "x.json",
+                    "verdict": "fail", "expected": "pass", "deviation": None, "message": "m",
+                    "checks": [{"name": "variance", "p_value": 1e-9, "alpha": 1e-8,
+                                "stats": {"z": 6.1}, "message": "m"}]}
+                   ] if seed in red_seeds and column == "torch" else []
+            ledger["runs"].append({
+                "seed": seed, "column": column, "framework_version": "1.0", "environment": {},
+                "suite_sha": SHA, "verdict_epoch": engine.VERDICT_EPOCH, "epoch_from": "file",
+                "budget": budget.column_budget(engine.DEFAULT_BUDGET, column),
+                "alpha_per_check": 1e-8, "resolution": engine.DEFAULT_RESOLUTION,
+                "devices": ["cpu"], "dtypes": ["float32"], "files": [f"{column}.json"],
+                "cells": 1, "planned_cells": 1, "verdicts": {"fail" if red else "pass": 1},
+                "cell_seconds": 1.0, "wall_seconds": 1.0, "timestamp": "2026-12-01T00:00:00",
+                "added": "2026-12-01T00:00:00", "red": red})
+    calibration.write_ledger(path, ledger)
+
+
+def test_the_headers_state_the_calibration_ledger(written, tmp_path, no_plots):
+    _ledger(tmp_path / "calibration.json", seeds=(1, 2))
+    out = tmp_path / "COMPATIBILITY.md"
+    assert cli.main(["report", "--results", str(written[0]), "--out", str(out)]) == 0
+    line = (f"Calibration (calibration.json, verdict epoch {engine.VERDICT_EPOCH}): designed "
+            "false-failure probability p ≤ 0.001 (whole published run, 10 columns); observed 0 "
+            "red full runs in 2 (column runs at this epoch: torch 2, keras-tensorflow 2,")
+    table = out.read_text()
+    assert f"**{line}" in table
+    assert ("Consistent with the design: exact binomial P(X >= 0) = 1 >= 0.05 for X ~ "
+            "Bin(N = 2, p = 0.001)") in table
+    compat = json.loads((tmp_path / "compat.json").read_text())
+    assert compat["calibration"]["full_runs"] == 2 and compat["calibration"]["consistent"]
+    html = (tmp_path / "site" / "index.html").read_text()
+    assert f'<p class="calibration" id="calibration">{line}' in html
+    assert "P(X &gt;= 0) = 1 &gt;= 0.05 for X ~ Bin(N = 2" in html  # escaped, not raw
+
+
+def test_the_headers_say_when_the_observation_contradicts_the_design(written, tmp_path,
+                                                                      no_plots):
+    _ledger(tmp_path / "calibration.json", seeds=(1, 2), red_seeds=(2,))
+    out = tmp_path / "COMPATIBILITY.md"
+    assert cli.main(["report", "--results", str(written[0]), "--out", str(out)]) == 0
+    table = out.read_text()
+    assert "observed 1 red full runs in 2" in table
+    assert "NOT consistent with the design" in table
+    assert "P(X >= 1) = 0.002 < 0.05 for X ~ Bin(N = 2, p = 0.001)" in table
+    assert "NOT consistent with the design" in (tmp_path / "site" / "index.html").read_text()
+
+
+def test_no_ledger_no_line_and_a_broken_one_is_an_error(written, tmp_path, no_plots, capsys):
+    out = tmp_path / "COMPATIBILITY.md"
+    assert cli.main(["report", "--results", str(written[0]), "--out", str(out)]) == 0
+    assert "Calibration (" not in out.read_text()
+    assert "calibration" not in json.loads((tmp_path / "compat.json").read_text())
+    assert 'id="calibration"' not in (tmp_path / "site" / "index.html").read_text()
+    capsys.readouterr()
+    (tmp_path / "calibration.json").write_text("{")
+    out.unlink()
+    assert cli.main(["report", "--results", str(written[0]), "--out", str(out)]) == 2
+    assert capsys.readouterr().err.startswith(
+        f"initspec: error: {tmp_path / 'calibration.json'}: not a calibration ledger (")
+    assert not out.exists()  # checked before anything is written

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from initspec.calibration import calibration_record
 from initspec.report import markdown, merge, site
 from initspec.results import named_version
 
@@ -46,9 +47,15 @@ def render(results_dir: Path, site_link: str = "site/index.html") -> str:
     return markdown.render(compat, site_link)
 
 
-def write_report(results_dir: Path, out: Path, site_dir: Path | None = None) -> Path:
-    """Write ``out`` (the markdown), compat.json and the site next to it; return ``out``."""
+def write_report(results_dir: Path, out: Path, site_dir: Path | None = None,
+                 ledger: Path | None = None) -> Path:
+    """Write ``out`` (the markdown), compat.json and the site next to it; return ``out``.
+    The calibration ledger beside ``out`` (``calibration.json``, or ``ledger``), when there is
+    one, gives the headers their "designed p; observed k red runs in N" line."""
     compat, details, loaded = build(results_dir)
+    record = calibration_record(ledger or out.parent / "calibration.json")  # before any write
+    if record is not None:
+        compat["calibration"] = record
     site_dir = site_dir or out.parent / "site"
     # plots for the table's cells only: another release's runs are diffed, not shown cell by cell
     evidence = {cell["id"]: cell["evidence"] for path, run in loaded.runs for cell in run["cells"]

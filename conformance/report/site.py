@@ -81,6 +81,7 @@ def write(compat: dict[str, Any], details: list[list[Any]], out: Path) -> Path:
     runs = compat["runs"]
     html = environment(html=True).get_template("index.html.j2").render(
         runs=runs, cells=len(compat["cells"]), skipped=compat["skipped"],
+        calibration=compat.get("calibration"),
         versions=compat.get("versions") or NO_VERSIONS, change_text=change_text,
         frameworks=sorted({r["framework"] for r in runs}),
         dtypes=sorted({r["dtype"] for r in runs},
