@@ -425,7 +425,7 @@ VERDICT_FILES = ("conformance/budget.py", "conformance/checks.py", "conformance/
                  "conformance/engine.py", "conformance/formula.py", "conformance/loader.py",
                  "conformance/power.py", "conformance/recipes.py", "spec/*.yaml",
                  "spec/frameworks/*.yaml", "adapters/*.py")
-FINGERPRINT = (1, "a52253cdbd8d12029acbccd5328771d3f7b82aa383929938c4db70900a684b2f")
+FINGERPRINT = (1, "4487d7b14339127e8303fec10c4ff6bce622854e560151885009ae1d8b554182")
 
 
 def verdict_fingerprint(root: Path = ROOT) -> str:
