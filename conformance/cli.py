@@ -250,7 +250,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     try:
         require_results(Path(args.results))
-        path = write_report(Path(args.results), Path(args.out))
+        path = write_report(Path(args.results), Path(args.out), plots=not args.no_plots)
         copy = update_published(Path(args.results))
     except (ValueError, OSError) as exc:
         return error(exc)
@@ -362,6 +362,9 @@ def _add_report(sub: Any) -> None:
     report = sub.add_parser("report", help="render the table from results files")
     report.add_argument("--results", default="reports/results")
     report.add_argument("--out", default="reports/COMPATIBILITY.md")
+    report.add_argument("--no-plots", action="store_true",
+                        help="draw no detail-view pictures (their ~20 min on 2 cores); the site "
+                             "says where a picture is missing")
     report.set_defaults(func=cmd_report)
 
 

@@ -191,6 +191,17 @@ def test_report_cli_writes_everything(written, tmp_path, capsys):
         {c["plot"] for c in with_evidence})
 
 
+def test_report_cli_without_plots_draws_none_and_the_site_says_so(written, tmp_path, capsys):
+    directory, _ = written
+    out = tmp_path / "COMPATIBILITY.md"
+    assert cli.main(["report", "--results", str(directory), "--out", str(out), "--no-plots"]) == 0
+    compat = json.loads((tmp_path / "compat.json").read_text())
+    assert any(c["has_evidence"] for c in compat["cells"])
+    assert all(c["plot"] is None for c in compat["cells"])
+    assert not list((tmp_path / "site").glob("plots/*.png"))
+    assert "initspec report --no-plots" in (tmp_path / "site" / "site.js").read_text()
+
+
 def test_compat_is_valid_and_merged(reported, written):
     _, compat, _ = reported
     report.merge.validator("compat.schema.json").validate(compat)

@@ -48,10 +48,11 @@ def render(results_dir: Path, site_link: str = "site/index.html") -> str:
 
 
 def write_report(results_dir: Path, out: Path, site_dir: Path | None = None,
-                 ledger: Path | None = None) -> Path:
+                 ledger: Path | None = None, plots: bool = True) -> Path:
     """Write ``out`` (the markdown), compat.json and the site next to it; return ``out``.
     The calibration ledger beside ``out`` (``calibration.json``, or ``ledger``), when there is
-    one, gives the headers their "designed p; observed k red runs in N" line."""
+    one, gives the headers their "designed p; observed k red runs in N" line. ``plots=False``
+    draws no picture (thousands of them take ~20 min on 2 cores): the detail views say so."""
     compat, details, loaded = build(results_dir)
     record = calibration_record(ledger or out.parent / "calibration.json")  # before any write
     if record is not None:
@@ -60,9 +61,9 @@ def write_report(results_dir: Path, out: Path, site_dir: Path | None = None,
     # plots for the table's cells only: another release's runs are diffed, not shown cell by cell
     evidence = {cell["id"]: cell["evidence"] for path, run in loaded.runs for cell in run["cells"]
                 if cell.get("evidence") and not named_version(path.name)}
-    plots = site.draw_plots(site_dir, evidence)
+    drawn = site.draw_plots(site_dir, evidence) if plots else {}
     for cell in compat["cells"]:
-        cell["plot"] = plots.get(cell["id"])
+        cell["plot"] = drawn.get(cell["id"])
     error = next(iter(merge.validator("compat.schema.json").iter_errors(compat)), None)
     if error is not None:  # our own output: a bug, but say it in one line
         raise ValueError(f"merged data does not match compat.schema.json: {error.message[:200]}")

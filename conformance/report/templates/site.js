@@ -226,7 +226,7 @@ function start(DATA, DETAILS) {
       "Middle: sample vs reference quantiles in σ of the reference (on the line when they agree). " +
       "Right: counts beyond kσ and at each bound, observed (dot) vs expected ±2√E (bar), log scale. " +
       "Drawn by matplotlib from the evidence stored at check time, never re-sampled.</p>" :
-      `<p class="help" id="detail-noplot">No plot: ${c.has_evidence ? "the plot was not drawn" : "this cell stores no evidence (an exact check, a skipped cell, or results written before evidence was stored)"}.</p>`);
+      `<p class="help" id="detail-noplot">No plot: ${c.has_evidence ? "the plot was not drawn (rendered with <code>initspec report --no-plots</code>; <code>nox -s report</code> draws every plot)" : "this cell stores no evidence (an exact check, a skipped cell, or results written before evidence was stored)"}.</p>`);
     html += "<h3>Checks</h3><table class=\"checks\">" + checks.map(([name, ok, msg]) =>
       `<tr class="${ok ? "" : "bad"}"><td>${ok ? "✔" : "✘"}</td><td><code>${esc(name)}</code></td><td>${esc(msg)}</td></tr>`).join("") + "</table>";
     if (reproducer) html += `<h3>Reproduce</h3><pre>${esc(reproducer)}</pre>`;
