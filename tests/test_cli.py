@@ -491,12 +491,15 @@ def test_an_interrupted_run_writes_nothing(tmp_path):
     import time
 
     (tmp_path / "results").mkdir()
-    published = tmp_path / "results" / "fake-cpu-float32.json"
+    published = tmp_path / "results" / "fake-hangs-cpu-float32.json"
     published.write_text("published")
     environ = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": os.pathsep.join(
         [str(PLUGIN), *filter(None, [os.environ.get("PYTHONPATH")]), *sys.path])}
-    proc = subprocess.Popen([sys.executable, "-m", "initspec.cli", "run", "--framework", "fake",
-                             "--spec", str(FAKE), "--results", str(tmp_path / "results"),
+    # fake-hangs blocks in its first cell, so the signal always lands mid-run (the plain fake
+    # column could finish within the wait on a busy machine: a stop-16 flake)
+    proc = subprocess.Popen([sys.executable, "-m", "initspec.cli", "run", "--framework",
+                             "fake-hangs", "--spec", str(FAKE), "--cell-timeout", "0",
+                             "--results", str(tmp_path / "results"),
                              "--report", str(tmp_path / "table.md")], cwd=tmp_path, env=environ,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     seen = []
