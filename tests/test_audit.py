@@ -276,6 +276,7 @@ def test_cli_framework_not_installed(tmp_path) -> None:
 
     if importlib.util.find_spec("torch") is not None:
         pytest.skip("torch is installed here: the audit sessions test the real hook")
+    (tmp_path / "m.py").write_text("def f():\n    pass\n")
     proc = initspec("audit", "torch", "m:f", cwd=tmp_path)
     assert proc.returncode == 3
     assert "torch is not installed here" in error_line(proc)

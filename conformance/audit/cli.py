@@ -122,6 +122,11 @@ def _audit(args: argparse.Namespace) -> int:
         raise Refusal(f"--budget {args.budget}: must be in (0, 1)")
     input_shape = parse_shape(args.input) if args.input else None
     _check_outputs(args.json, args.pictures)
+    if framework not in HOOKS:
+        raise Refusal(f"unknown framework {framework!r} for audit (known: "
+                      f"{', '.join(HOOKS)})")
+    # the user's module first: its mistakes are found without importing the framework
+    factory = load_factory(factory_spec)
     hook, version = load_hook(framework)
     from initspec.loader import SPEC_DIR
 
@@ -129,7 +134,6 @@ def _audit(args: argparse.Namespace) -> int:
     if not spec.exists():  # else every parameter would read "no spec entry", silently
         raise Refusal(f"{framework}: its spec {spec} is missing (a broken install?)",
                       EXIT_ENVIRONMENT)
-    factory = load_factory(factory_spec)
     started = time.perf_counter()
     seeds = [args.seed + i for i in range(args.instances)]
     draws = hook(factory, seeds, input_shape)
