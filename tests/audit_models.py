@@ -239,3 +239,17 @@ def flax_bad_input():
     from flax import linen as nn
 
     return nn.Dense(3), "not an array"
+
+
+_KEPT: dict = {}
+
+
+def kept_init():
+    """A library that keeps ``nn.init.normal_`` from its first use (transformers 5 looks its
+    init functions up once): the call must still be recorded in a later audit's builds."""
+    from torch import nn
+
+    normal = _KEPT.setdefault("normal_", nn.init.normal_)
+    m = nn.Linear(64, 32)
+    normal(m.weight, std=0.02)
+    return m

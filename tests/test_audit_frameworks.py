@@ -60,6 +60,8 @@ def jobs(folder: Path) -> dict[str, list[str]]:
         for name in ("bugs", "vit", "vit_cut"):
             add(name, "torch", name)
         add("lazy", "torch", "lazy", "--input", "2,8")
+        add("kept_1", "torch", "kept_init")  # two audits in one process (see kept_init)
+        add("kept_2", "torch", "kept_init")
     if installed("flax"):
         add("flax_mlp", "flax", "flax_mlp")
         add("flax_seed_reused", "flax", "flax_seed_reused", "--input", "2,32")
@@ -196,6 +198,13 @@ def test_torch_lazy_module_needs_input(torch_hook, runs) -> None:
     params = audit(runs, "lazy")
     assert params["0.weight"]["shape"] == [7, 8]
     assert params["0.weight"]["default"] == "nn.Linear.weight"
+
+
+def test_torch_records_init_functions_a_library_kept(torch_hook, runs) -> None:
+    for job in ("kept_1", "kept_2"):
+        weight = audit(runs, job)["weight"]
+        assert weight["calls"][-1] == "nn.init.normal_(std=0.02)", job
+        assert weight["identified"]["family"] == "normal"
 
 
 @pytest.mark.parametrize(("args", "text"), [
