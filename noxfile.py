@@ -270,9 +270,11 @@ def calibrate(session: nox.Session, env: str) -> None:
 
 
 # `initspec audit` on real models: each environment pinned, one process per audit.
-# transformers 4.57 is the last release with the Flax classes; 5.x has PyTorch only.
+# transformers 4.57 is the last release with the Flax classes; 5.x has PyTorch only. The
+# other hooks (Equinox, Haiku, Keras on JAX) are tested beside Flax, at the jax family's pins.
 AUDIT_ENVIRONMENTS = {
-    "transformers4": ["torch==2.13.0", "transformers==4.57.6", "jax==0.10.2", "flax==0.12.8"],
+    "transformers4": ["torch==2.13.0", "transformers==4.57.6", "jax==0.10.2", "flax==0.12.8",
+                      "equinox==0.13.8", "dm-haiku==0.0.17", "keras==3.15.1"],
     "transformers5": ["torch==2.13.0", "transformers==5.24.0"],
 }
 
@@ -280,11 +282,12 @@ AUDIT_ENVIRONMENTS = {
 @nox.session(python="3.11")
 @nox.parametrize("env", list(AUDIT_ENVIRONMENTS))
 def audit(session: nox.Session, env: str) -> None:
-    """The audit's framework tests (tests/test_audit_frameworks.py); with ``-- report`` also
-    re-generate reports/audit/ (tests/tools/audit_report.py) from the models in
-    tests/audit_models.py."""
+    """The audit's framework tests (tests/test_audit_frameworks.py: transformers4 the
+    transformers 4.57 models and the JAX-family hooks, transformers5 the transformers 5 models
+    and the torch hook); with ``-- report`` instead, re-generate reports/audit/
+    (tests/tools/audit_report.py) from the models in tests/audit_models.py."""
     session.install(".", *AUDIT_ENVIRONMENTS[env])
-    environ = {"XLA_FLAGS": XLA_FLAGS}
+    environ = {"XLA_FLAGS": XLA_FLAGS, "KERAS_BACKEND": "jax", "INITSPEC_AUDIT_ENV": env}
     if session.posargs[:1] == ["report"]:
         session.run("python", "tests/tools/audit_report.py", env, env=environ)
         return

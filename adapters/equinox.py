@@ -120,3 +120,68 @@ def _walk(obj: Any, path: list[str]) -> Any:
     for part in path:
         obj = obj[int(part)] if part.isdigit() else getattr(obj, part)
     return obj
+
+
+# --------------------------------------------------------------------------- initspec audit
+
+
+def audit_draws(factory, seeds, input_shape=None) -> list:
+    """``initspec audit`` hook: build the model once per seed (the factory takes ``key``, a
+    ``jax.random.key(seed)``, or ``seed``) and return every array leaf of the module, and of
+    its State when the factory returns ``(model, state)`` (``eqx.nn.make_with_state``), as a
+    :class:`initspec.audit.draws.ParamDraw`. The layer of a leaf is the innermost
+    ``eqx.Module`` on its path; its numeric fields are the spec's symbols. No statistics."""
+    from initspec.audit.draws import AuditInputError, ParamDraw
+
+    takes = inspect.signature(factory).parameters
+    builds = []
+    for seed in seeds:
+        arg = {"key": jax.random.key(seed)} if "key" in takes else \
+            {"seed": seed} if "seed" in takes else None
+        if arg is None:
+            raise AuditInputError("an Equinox factory takes `key` (a jax.random.key) or `seed`")
+        try:
+            made = factory(**arg)
+        except Exception as exc:  # the user's code: its failure is said in one line
+            raise AuditInputError(f"the factory raised {type(exc).__name__}: "
+                                  f"{str(exc).splitlines()[0] if str(exc) else ''}") from None
+        model, state = made if isinstance(made, tuple) and len(made) == 2 else (made, None)
+        if not isinstance(model, eqx.Module):
+            raise AuditInputError(f"the factory returned {type(model).__name__}, not an "
+                                  f"eqx.Module (or (module, state))")
+        leaves = [("parameter", model, p, v) for p, v in _leaves(model)]
+        leaves += [("buffer", None, ("state", *p), v) for p, v in _leaves(state)]
+        builds.append(leaves)
+    draws = []
+    for i, (kind, model, path, _) in enumerate(builds[0]):
+        owner, local, node = model, list(path), model
+        for depth, part in enumerate(path[:-1] if model is not None else []):
+            node = node[part] if isinstance(part, int) or isinstance(node, dict) else \
+                getattr(node, part)  # the innermost module on the path owns the leaf
+            if isinstance(node, eqx.Module):
+                owner, local = node, list(path[depth + 1:])
+        cls = type(owner) if owner is not None else None
+        layer = None if cls is None else f"nn.{cls.__name__}" if cls.__module__.startswith(
+            "equinox.nn") else f"{cls.__module__}.{cls.__qualname__}"
+        attrs = {k: getattr(owner, k) for k in getattr(owner, "__dataclass_fields__", {})
+                 if _number_or_sizes(getattr(owner, k, None))} if owner is not None else {}
+        values = np.stack([np.asarray(b[i][3]) for b in builds])
+        draws.append(ParamDraw(".".join(map(str, path)), kind, values, str(values.dtype),
+                               layer, ".".join(map(str, local)), attrs))
+    return draws
+
+
+def _leaves(tree: Any) -> list[tuple[tuple, Any]]:
+    if tree is None:
+        return []
+    flat, _ = jax.tree_util.tree_flatten_with_path(tree)
+    return [(tuple(getattr(k, "name", getattr(k, "idx", getattr(k, "key", k))) for k in path),
+             leaf) for path, leaf in flat if eqx.is_array(leaf)]
+
+
+def _number_or_sizes(value: Any) -> bool:
+    """A numeric (or boolean: ``use_bias``) field, or a tuple of sizes."""
+    if isinstance(value, bool):
+        return True
+    return isinstance(value, int | float) or (isinstance(value, tuple) and bool(value) and all(
+        isinstance(v, int) and not isinstance(v, bool) for v in value))

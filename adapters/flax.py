@@ -177,8 +177,11 @@ def _module_info(module: linen.Module) -> tuple[str, dict]:
     return layer, attrs
 
 
-def _build_variables(factory, seed: int, input_shape) -> tuple[dict, dict]:
-    """One instance's variables ({collection: tree}) and the modules seen, by path."""
+def _build_variables(factory, seed: int, input_shape) -> tuple[Any, dict]:
+    """One instance's variables ({collection: tree}) and the modules seen, by path; for an nnx
+    module, the module itself (and no modules)."""
+    import inspect
+
     from initspec.audit.cli import signature_takes_seed
     from initspec.audit.draws import AuditInputError
 
@@ -192,16 +195,24 @@ def _build_variables(factory, seed: int, input_shape) -> tuple[dict, dict]:
 
     with linen.intercept_methods(interceptor):
         try:
-            made = factory(seed=seed) if signature_takes_seed(factory) else factory()
+            takes_rngs = "rngs" in inspect.signature(factory).parameters
+            made = factory(rngs=nnx.Rngs(seed)) if takes_rngs else \
+                factory(seed=seed) if signature_takes_seed(factory) else factory()
         except Exception as exc:  # the user's code: its failure is said in one line
             raise AuditInputError(f"the factory raised {type(exc).__name__}: "
                                   f"{str(exc).splitlines()[0] if str(exc) else ''}") from None
+        if isinstance(made, nnx.Module):
+            if not takes_rngs and not signature_takes_seed(factory):
+                raise AuditInputError("an nnx factory takes `rngs` (an nnx.Rngs(seed)) or "
+                                      "`seed`: else every instance is the same")
+            return made, {}
         if hasattr(made, "params") and not isinstance(made, linen.Module):  # HF Flax models
             return {"params": made.params}, modules
         module, x = made if isinstance(made, tuple) else (made, None)
         if not isinstance(module, linen.Module):
             raise AuditInputError(f"the factory returned {type(module).__name__}: expected a "
-                                  f"flax.linen Module, (module, input), or a model with .params")
+                                  f"flax.linen Module, (module, input), an nnx Module, or a "
+                                  f"model with .params")
         if x is None:
             if input_shape is None:
                 raise AuditInputError("a linen module is initialised with an input: give "
@@ -210,7 +221,8 @@ def _build_variables(factory, seed: int, input_shape) -> tuple[dict, dict]:
         try:
             variables = module.init(jax.random.key(seed), x)
         except Exception as exc:
-            raise AuditInputError(f"module.init with an input of shape {tuple(x.shape)} raised "
+            given = f"shape {tuple(x.shape)}" if hasattr(x, "shape") else type(x).__name__
+            raise AuditInputError(f"module.init with an input of {given} raised "
                                   f"{type(exc).__name__}: "
                                   f"{str(exc).splitlines()[0] if str(exc) else ''}") from None
     return dict(variables), modules
@@ -227,6 +239,8 @@ def audit_draws(factory, seeds, input_shape=None) -> list:
     from initspec.audit.draws import ParamDraw
 
     builds = [_build_variables(factory, seed, input_shape) for seed in seeds]
+    if isinstance(builds[0][0], nnx.Module):
+        return _nnx_draws([b[0] for b in builds])
     modules = builds[0][1]
     flats = [{(c, *k): v for c, tree in b[0].items() for k, v in flatten_dict(tree).items()}
              for b in builds]
@@ -244,4 +258,32 @@ def audit_draws(factory, seeds, input_shape=None) -> list:
             layer, f"{collection}.{leaf}", attrs,
             init_arg=f"{_INIT_ARGS[leaf]}={_init_text(init)}" if callable(init) else None,
             layout="in_out"))
+    return draws
+
+
+def _nnx_draws(models: list) -> list:
+    """Every Variable of nnx modules (one per seed): ``Param`` a parameter, others (BatchStat)
+    buffers; the layer is the innermost nnx Module on the path (nnx keeps no initializer
+    arguments on the module, so none is reported)."""
+    from initspec.audit.draws import ParamDraw
+
+    flats = [nnx.to_flat_state(nnx.state(m)) for m in models]
+    draws = []
+    for i, (path, variable) in enumerate(flats[0]):
+        owner, local, node = models[0], list(path), models[0]
+        for depth, part in enumerate(path[:-1]):
+            node = node[part] if isinstance(part, int) else getattr(node, part)
+            if isinstance(node, nnx.Module):
+                owner, local = node, list(path[depth + 1:])
+        cls = type(owner)
+        layer = f"nnx.{cls.__name__}" if cls.__module__.startswith("flax.nnx") else \
+            f"{cls.__module__}.{cls.__qualname__}"
+        attrs = {k: v for k, v in vars(owner).items() if not k.startswith("_") and (
+            isinstance(v, int | float | bool) or (isinstance(v, tuple) and v and all(
+                isinstance(n, int) and not isinstance(n, bool) for n in v)))}
+        values = np.stack([np.asarray(f[i][1].get_value()) for f in flats])
+        draws.append(ParamDraw("/".join(map(str, path)),
+                               "parameter" if isinstance(variable, nnx.Param) else "buffer",
+                               values, str(values.dtype), layer, ".".join(map(str, local)),
+                               attrs, layout="in_out"))
     return draws

@@ -199,3 +199,91 @@ def _policy(cls: Any, dtype: Any) -> Iterator[None]:
     policy = jmp.Policy(param_dtype=dtype, compute_dtype=dtype, output_dtype=dtype)
     with hk.mixed_precision.push_policy(cls, policy):
         yield
+
+
+# --------------------------------------------------------------------------- initspec audit
+
+
+def audit_draws(factory, seeds, input_shape=None) -> list:
+    """``initspec audit`` hook: the factory returns ``(f, x)`` (or ``f`` with ``--input``), a
+    forward function (or its ``hk.transform``), initialised once per seed with
+    ``jax.random.key(seed)``; every parameter is a :class:`~initspec.audit.draws.ParamDraw`,
+    state a buffer. The modules seen while initialising (``hk.intercept_methods``) give each
+    parameter's layer (innermost first, enclosing ones in ``outer``), named as the spec names
+    its parameters (``linear.w``, ``batch_norm/~/mean_ema.average``). No statistics."""
+    import re
+
+    from initspec.audit.draws import AuditInputError, ParamDraw
+
+    made = _audit_call(factory, "the factory")
+    f, x = made if isinstance(made, tuple) and len(made) == 2 else (made, None)
+    if x is None and input_shape is not None:
+        x = jnp.ones(tuple(input_shape), jnp.float32)
+    if not callable(f) or x is None:
+        raise AuditInputError("a Haiku factory returns (f, x): a forward function (or its "
+                              "hk.transform) and its input; or give --input SHAPE")
+    init = f.init if hasattr(f, "init") else hk.transform_with_state(f).init
+    seen: dict[str, Any] = {}
+
+    def interceptor(method, args, kwargs, context):
+        out = method(*args, **kwargs)
+        name = getattr(context.module, "module_name", None)  # unset inside __init__
+        if name:
+            seen.setdefault(name, context.module)
+        return out
+
+    builds = []
+    for seed in seeds:
+        with hk.intercept_methods(interceptor):
+            out = _audit_call(lambda seed=seed: init(jax.random.key(seed), x), "init")
+        params, state = out if isinstance(out, tuple) else (out, {})
+        builds.append([(kind, module, name, v) for kind, tree in (("parameter", params),
+                                                                  ("buffer", state))
+                       for module, leaves in tree.items() for name, v in leaves.items()])
+    draws = []
+    for i, (kind, module, name, _) in enumerate(builds[0]):
+        chain = []  # (layer, local, attrs), the innermost module first
+        parts = module.split("/")
+        for cut in range(len(parts), 0, -1):
+            owner = seen.get("/".join(parts[:cut]))
+            if owner is not None:
+                cls = type(owner)
+                snake = re.sub(r"(?<!^)(?=[A-Z])", "_", cls.__name__).lower()
+                rest = "/".join(parts[cut:])
+                chain.append((cls.__name__ if cls.__module__.startswith("haiku") else
+                              f"{cls.__module__}.{cls.__qualname__}",
+                              f"{snake}{'/' + rest if rest else ''}.{name}",
+                              {k: v for k, v in vars(owner).items() if not k.startswith("_")
+                               and isinstance(v, int | float | bool)}))
+        layer, local, attrs = chain[0] if chain else (None, name, {})
+        owner = seen.get(module)
+        given = getattr(owner, f"{name}_init", None)
+        values = np.stack([np.asarray(b[i][3]) for b in builds])
+        draws.append(ParamDraw(f"{module}/{name}", kind, values, str(values.dtype), layer,
+                               local, attrs, init_arg=None if given is None else
+                               f"{name}_init={_init_text(given)}", layout="in_out",
+                               outer=chain[1:]))
+    return draws
+
+
+def _audit_call(fn, what: str) -> Any:
+    from initspec.audit.draws import AuditInputError
+
+    try:
+        return fn()
+    except Exception as exc:  # the user's code: its failure is said in one line
+        raise AuditInputError(f"{what} raised {type(exc).__name__}: "
+                              f"{str(exc).splitlines()[0] if str(exc) else ''}") from None
+
+
+def _init_text(init: Any) -> str:
+    """``TruncatedNormal(stddev=0.02, mean=0.0)``: an initializer (object or function) and its
+    numbers."""
+    if inspect.isfunction(init):
+        name = init.__qualname__.split(".<locals>")[0]
+        numbers = inspect.getclosurevars(init).nonlocals
+    else:
+        name, numbers = type(init).__name__, vars(init)
+    shown = ", ".join(f"{k}={v!r}" for k, v in numbers.items()
+                      if isinstance(v, int | float | str) and not isinstance(v, bool))
+    return f"{name}({shown})"

@@ -233,3 +233,77 @@ class KerasTorchAdapter(_KerasAdapter):
 
         return torch_devices()
 
+
+
+# --------------------------------------------------------------------------- initspec audit
+
+
+def audit_draws(factory, seeds, input_shape=None) -> list:
+    """``initspec audit`` hook (the backend is ``KERAS_BACKEND``'s): before each build,
+    ``keras.utils.clear_session()`` (the same layer names every time) and
+    ``keras.utils.set_random_seed(seed)``; the factory returns a built model, or ``(model, x)``
+    (or a model and ``--input``) to build it by one call. Every variable of every layer is a
+    :class:`~initspec.audit.draws.ParamDraw` (non-trainable ones: buffers); its layer and the
+    enclosing ones (``outer``: a MultiHeadAttention's ``_query_dense.kernel``) with their
+    numeric config, and the layer's ``<name>_initializer``. No statistics."""
+    import keras
+
+    from initspec.audit.draws import AuditInputError, ParamDraw
+
+    def call(fn, what: str) -> Any:
+        try:
+            return fn()
+        except Exception as exc:  # the user's code: its failure is said in one line
+            raise AuditInputError(f"{what} raised {type(exc).__name__}: "
+                                  f"{str(exc).splitlines()[0] if str(exc) else ''}") from None
+
+    builds = []
+    for seed in seeds:
+        keras.utils.clear_session()
+        keras.utils.set_random_seed(seed)
+        made = call(factory, "the factory")
+        model, x = made if isinstance(made, tuple) and len(made) == 2 else (made, None)
+        if not isinstance(model, keras.layers.Layer):
+            raise AuditInputError(f"the factory returned {type(model).__name__}, not a keras "
+                                  f"Layer or Model (or (model, x))")
+        if x is None and input_shape is not None:
+            x = np.ones(tuple(input_shape), np.float32)
+        if x is not None:
+            call(lambda model=model, x=x: model(x), f"the model on an input of shape "
+                                                    f"{np.shape(x)}")
+        if not getattr(model, "built", True):
+            raise AuditInputError("the model is not built (its variables do not exist yet): "
+                                  "return (model, x) from the factory or give --input SHAPE")
+        builds.append(list(_keras_variables(model, [])))
+    draws = []
+    for i, (v, chain, init) in enumerate(builds[0]):
+        values = np.stack([keras.ops.convert_to_numpy(b[i][0].value) for b in builds])
+        layer, local, attrs = chain[0]
+        draws.append(ParamDraw(v.path, "parameter" if v.trainable else "buffer", values,
+                               str(values.dtype), layer, local, attrs, init_arg=init,
+                               layout="in_out", outer=chain[1:]))
+    return draws
+
+
+def _keras_variables(layer: Any, outer: list) -> Any:
+    """(variable, [(layer, local, attrs), innermost first], initializer text) for ``layer``'s
+    own variables, then its sublayers' (depth first). ``outer``: the enclosing layers, each
+    with the attribute path from it down to ``layer`` (a sublayer kept in a list has none:
+    the chain stops there)."""
+    cls = type(layer)
+    name = f"layers.{cls.__name__}" if cls.__module__.startswith("keras.") else \
+        f"{cls.__module__}.{cls.__qualname__}"
+    attrs = {k: tuple(v) if isinstance(v, list) else v for k, v in layer.get_config().items()
+             if isinstance(v, int | float | bool) or (isinstance(v, list | tuple) and v and all(
+                 isinstance(n, int) and not isinstance(n, bool) for n in v))}
+    for v in [*layer._trainable_variables, *layer._non_trainable_variables]:
+        init = getattr(layer, f"{v.name}_initializer", None)
+        shown = None if init is None else f"{v.name}_initializer={type(init).__name__}(" + \
+            ", ".join(f"{k}={c!r}" for k, c in init.get_config().items()
+                      if isinstance(c, int | float) and not isinstance(c, bool)) + ")"
+        yield v, [(name, v.name, attrs)] + [(n, f"{path}.{v.name}", at)
+                                            for n, path, at in outer], shown
+    for child in layer._flatten_layers(include_self=False, recursive=False):
+        attr = next((k for k, c in vars(layer).items() if c is child), None)
+        yield from _keras_variables(child, [] if attr is None else [
+            (name, attr, attrs), *((n, f"{path}.{attr}", at) for n, path, at in outer)])

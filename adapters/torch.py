@@ -122,6 +122,12 @@ _RECORDED_TENSOR_METHODS = ("normal_", "uniform_", "zero_", "fill_", "copy_", "l
                             "exponential_", "cauchy_", "geometric_", "random_", "bernoulli_")
 
 
+#: The recorder of the build in progress. A patched function reads it when called, not when
+#: it was made: a library imported during one build keeps the patched functions it looked up
+#: (transformers 5 keeps ``torch.nn.init``'s), and they must record into later builds too.
+_ACTIVE: list[_InitRecorder] = []
+
+
 class _InitRecorder:
     """Records every ``torch.nn.init`` function and in-place filling ``Tensor`` method applied
     to a tensor while a model is built (the outermost call only: ``kaiming_uniform_`` is one
@@ -133,6 +139,7 @@ class _InitRecorder:
         self._saved: list[tuple[object, str, object]] = []
 
     def __enter__(self) -> _InitRecorder:
+        _ACTIVE.append(self)
         import inspect
 
         for name in dir(torch.nn.init):
@@ -147,6 +154,7 @@ class _InitRecorder:
         for owner, name, original in reversed(self._saved):
             setattr(owner, name, original)
         self._saved.clear()
+        _ACTIVE.remove(self)
 
     def _patch(self, owner: object, name: str, original, shown: str) -> None:
         import inspect
@@ -155,9 +163,10 @@ class _InitRecorder:
             signature = inspect.signature(original)
         except (TypeError, ValueError):
             signature = None
-        recorder = self
-
         def recorded(*args, **kwargs):
+            if not _ACTIVE:  # kept by a library after its build: a plain call now
+                return original(*args, **kwargs)
+            recorder = _ACTIVE[-1]
             if recorder._depth == 0 and args and isinstance(args[0], torch.Tensor):
                 recorder._record(shown, signature, args, kwargs)
             recorder._depth += 1

@@ -94,28 +94,18 @@ def linear():
                          nn.Embedding(100, 16, padding_idx=0), nn.BatchNorm1d(8))
 
 
-def seed_reused():
+def bugs():
+    """One of each flag, the rest a correct model: a weight drawn from a generator seeded inside
+    the model (the same in every instance), a weight left at zero, and an embedding drawn with
+    the std of 58,100 one TF embedding had in transformers#19460."""
     import torch
     from torch import nn
 
-    torch.manual_seed(1234)  # every instance draws the same values
-    return nn.Linear(64, 32)
-
-
-def zero_weight():
-    from torch import nn
-
-    m = nn.Linear(64, 32)
-    nn.init.zeros_(m.weight)
-    return m
-
-
-def huge_std():
-    """One TF embedding in transformers#19460 was drawn with a std of 58,100."""
-    from torch import nn
-
-    m = nn.Embedding(100, 32)
-    nn.init.normal_(m.weight, std=58_100.0)
+    m = nn.ModuleDict({"reused": nn.Linear(64, 32), "zeroed": nn.Linear(64, 32),
+                       "huge": nn.Embedding(100, 32), "fine": nn.Linear(64, 32)})
+    nn.init.normal_(m["reused"].weight, std=0.02, generator=torch.Generator().manual_seed(1))
+    nn.init.zeros_(m["zeroed"].weight)
+    nn.init.normal_(m["huge"].weight, std=58_100.0)
     return m
 
 
@@ -159,3 +149,107 @@ def flax_seed_reused():
             return x @ w
 
     return Fixed()
+
+
+# --------------------------------------------------------------------------- Equinox, Haiku, Keras
+
+
+def eqx_mlp(key):
+    """eqx.nn.MLP at its defaults (every Linear U(±1/√fan_in), biases too), and beside it a
+    Linear built from a key of its own (the same in every instance: the identical flag)."""
+    import equinox as eqx
+    import jax
+
+    class Model(eqx.Module):
+        mlp: eqx.nn.MLP
+        fixed: eqx.nn.Linear
+
+        def __init__(self, key):
+            self.mlp = eqx.nn.MLP(32, 10, 64, 2, key=key)
+            self.fixed = eqx.nn.Linear(32, 16, key=jax.random.key(0))  # ignores the key
+
+    return Model(key)
+
+
+def haiku_mlp():
+    """An MLP and a LayerNorm at their defaults, and one Linear given w_init."""
+    import haiku as hk
+    import jax.numpy as jnp
+
+    def forward(x):
+        x = hk.nets.MLP([64, 32])(x)
+        x = hk.LayerNorm(-1, True, True)(x)
+        return hk.Linear(10, w_init=hk.initializers.RandomNormal(0.02))(x)
+
+    return forward, jnp.ones((2, 32))
+
+
+def haiku_batchnorm():
+    """BatchNorm's moving averages are ExponentialMovingAverage modules of their own: the spec
+    states them under BatchNorm (``batch_norm/~/mean_ema.counter``), the enclosing layer."""
+    import haiku as hk
+    import jax.numpy as jnp
+
+    def forward(x):
+        return hk.BatchNorm(True, True, 0.9)(x, is_training=True)
+
+    return forward, jnp.ones((2, 2, 2, 16))
+
+
+def keras_mlp():
+    """Dense and LayerNormalization at their defaults, one Dense given a RandomNormal(0.02), and
+    a MultiHeadAttention (its kernels are the spec's MultiHeadAttention entries, not Dense's)."""
+    import keras
+
+    inputs = keras.Input((8, 32))
+    x = keras.layers.Dense(64)(inputs)
+    x = keras.layers.LayerNormalization()(x)
+    x = keras.layers.Dense(32, kernel_initializer=keras.initializers.RandomNormal(stddev=0.02))(x)
+    x = keras.layers.MultiHeadAttention(num_heads=2, key_dim=16)(x, x)
+    return keras.Model(inputs, x)
+
+
+def keras_unbuilt():
+    import keras
+
+    return keras.Sequential([keras.layers.Dense(4)])
+
+
+def nnx_mlp(rngs):
+    """nnx.Linear and nnx.BatchNorm at their defaults; a Linear given normal(0.02)."""
+    from flax import nnx
+
+    class MLP(nnx.Module):
+        def __init__(self, rngs: nnx.Rngs) -> None:
+            self.hidden = nnx.Linear(32, 64, rngs=rngs)
+            self.norm = nnx.BatchNorm(64, rngs=rngs)
+            self.out = nnx.Linear(64, 10, kernel_init=nnx.initializers.normal(0.02),
+                                  rngs=rngs)
+
+    return MLP(rngs)
+
+
+def nnx_unseeded():
+    from flax import nnx
+
+    return nnx.Linear(4, 3, rngs=nnx.Rngs(0))
+
+
+def flax_bad_input():
+    from flax import linen as nn
+
+    return nn.Dense(3), "not an array"
+
+
+_KEPT: dict = {}
+
+
+def kept_init():
+    """A library that keeps ``nn.init.normal_`` from its first use (transformers 5 looks its
+    init functions up once): the call must still be recorded in a later audit's builds."""
+    from torch import nn
+
+    normal = _KEPT.setdefault("normal_", nn.init.normal_)
+    m = nn.Linear(64, 32)
+    normal(m.weight, std=0.02)
+    return m

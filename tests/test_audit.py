@@ -276,6 +276,192 @@ def test_cli_framework_not_installed(tmp_path) -> None:
 
     if importlib.util.find_spec("torch") is not None:
         pytest.skip("torch is installed here: the audit sessions test the real hook")
+    (tmp_path / "m.py").write_text("def f():\n    pass\n")
     proc = initspec("audit", "torch", "m:f", cwd=tmp_path)
     assert proc.returncode == 3
     assert "torch is not installed here" in error_line(proc)
+
+
+# --------------------------------------------------------------------------- spec matching
+
+
+def test_an_enclosing_layers_entry_is_taken() -> None:
+    """Haiku's BatchNorm keeps its moving averages in modules of their own: the spec states
+    them under BatchNorm (``batch_norm/~/mean_ema.counter``), the enclosing layer."""
+    counter = ParamDraw("bn/~/mean_ema/counter", "buffer", np.zeros((K,), np.int32), "int32",
+                        "ExponentialMovingAverage", "exponential_moving_average.counter",
+                        {"decay": 0.9},
+                        outer=[("BatchNorm", "batch_norm/~/mean_ema.counter", {"eps": 1e-5})])
+    a = model.audit_param("haiku", counter, 1e-3)
+    assert a.default == "BatchNorm.mean_ema.counter" and a.draw.layer == "BatchNorm"
+    alone = model.audit_param("haiku", ParamDraw(**{**vars(counter), "outer": []}), 1e-3)
+    assert alone.default is None and alone.reinit_by == model.NO_ENTRY
+
+
+def test_entries_of_other_releases_are_left_out() -> None:
+    """Keras 3.15 changed MultiHeadAttention's fans: its '@<3.15' entries state the older
+    releases, and only the installed release's entries are the default."""
+    draw = ParamDraw("mha/query/kernel", "parameter", np.zeros((K, 128, 8, 64), np.float32),
+                     "float32", "layers.MultiHeadAttention", "_query_dense.kernel",
+                     {"num_heads": 8, "key_dim": 64}, layout="in_out")
+    names = {v: sorted(c.entry.name for c in model.spec_cases("keras", draw, v))
+             for v in ("3.15.1", "3.14.1", None)}
+    assert names["3.15.1"] == ["layers.MultiHeadAttention.query_kernel"]
+    assert names["3.14.1"] == ["layers.MultiHeadAttention.query_kernel@<3.15"]
+    assert len(names[None]) == 2
+
+
+def test_zeros_flag_quiet_on_biases_buffers_and_vectors_without_an_entry() -> None:
+    def own(name: str, shape: tuple[int, ...], kind: str = "parameter") -> list[str]:
+        return kinds(model.audit_param("torch", ParamDraw(
+            name, kind, np.zeros((K, *shape), np.float32), "float32", None, name), 1e-3))
+
+    assert "zeros" in own("w", (16, 32))  # a model's own matrix left at zero
+    assert "zeros" not in own("b", (2, 16))  # a 2-D bias (a head's), zero by design
+    assert "zeros" not in own("offset", (1, 16))
+    assert "zeros" not in own("cls_token", (1, 1, 16))  # a vector, whatever its rank
+    assert "zeros" not in own("cache", (16, 32), "buffer")
+
+
+def test_unsupported_values_are_named_not_misread() -> None:
+    c = (rng().normal(size=(K, 8)) + 1j * rng(1).normal(size=(K, 8))).astype(np.complex64)
+    assert identify(c, "complex64", ALPHA).family == "unsupported"
+    f8 = rng().normal(size=(K, 8)).astype(np.float32)  # a float8 stand-in: no reference
+    ident = identify(f8, "float8_e4m3fn", ALPHA)
+    assert ident.family == "unsupported" and "not identified" in ident.form
+    assert identify(np.tile(np.arange(6), (K, 1)), "int64", ALPHA).form == "arange(0, 6)"
+
+
+# --------------------------------------------------------------------------- compare: edge cases
+
+
+def test_compare_pairs_without_testable_values() -> None:
+    def one(values: np.ndarray) -> dict:
+        return audit_json("torch", [ParamDraw("x", "buffer", values, "float32")])
+
+    nan = np.full((K, 3), np.nan, np.float32)
+    half = np.array([[1.0, np.inf]] * K, np.float32)
+    empty = np.zeros((K, 0), np.float32)
+    same = cmp.compare(one(nan), one(nan), None, 1e-2)["pairs"][0]
+    assert not same["differs"] and "inf/nan values: 15 of 15" in same["detail"]
+    other = cmp.compare(one(nan), one(half), None, 1e-2)["pairs"][0]
+    assert other["differs"]
+    assert not cmp.compare(one(empty), one(empty), None, 1e-2)["pairs"][0]["differs"]
+    sample = model.encode_sample(half)
+    assert sample["nonfinite"] == K and math.isfinite(sample["var"])
+
+
+def test_compare_states_no_ks_power_it_does_not_have() -> None:
+    def one(seed: int) -> dict:
+        return audit_json("torch", [ParamDraw("s", "parameter", rng(seed).normal(size=(K,))
+                                              .astype(np.float32), "float32")])
+
+    (pair,) = cmp.compare(one(0), one(1), None, 1e-2)["pairs"]
+    assert not pair["differs"] and "no KS distance (too few values)" in pair["detail"]
+
+
+# --------------------------------------------------------------------------- the CLI, in process
+
+
+def audit_draws(factory, seeds, input_shape=None) -> list[ParamDraw]:
+    """A numpy stand-in for an adapter hook (HOOKS['numpy'] below): the factory gives one
+    nn.Linear weight's values per seed."""
+    return [ParamDraw("fc.weight", "parameter", np.stack([factory(s) for s in seeds]),
+                      "float32", "nn.Linear", "weight", {"in_features": IN, "out_features": OUT})]
+
+
+def torch_default(seed: int) -> np.ndarray:
+    b = 1 / math.sqrt(IN)
+    return rng(seed).uniform(-b, b, (OUT, IN)).astype(np.float32)
+
+
+@pytest.fixture
+def numpy_hook(monkeypatch) -> None:
+    from initspec.audit import cli as audit_cli
+
+    monkeypatch.setitem(audit_cli.HOOKS, "numpy", ("test_audit", "torch", "numpy"))
+
+
+def main(*args: str) -> int:
+    from initspec.cli import main as cli_main
+
+    return cli_main(["audit", *args])
+
+
+def test_cli_table_json_and_pictures(numpy_hook, tmp_path, capsys) -> None:
+    pics = tmp_path / "pics"
+    assert main("numpy", "test_audit:torch_default", "--instances", "3", "--json",
+                str(tmp_path / "a.json"), "--pictures", str(pics)) == 0
+    out = capsys.readouterr().out
+    assert "fc.weight" in out and "default (nn.Linear.weight)" in out and "no flags" in out
+    data = json.loads((tmp_path / "a.json").read_text(), parse_constant=pytest.fail)
+    assert data["parameters"][0]["identified"]["form"] == \
+        "VarianceScaling(1/3, fan_in, uniform)"
+    png = (pics / "fc.weight.png").read_bytes()
+    assert png[:4] == b"\x89PNG"
+    from PIL import Image
+
+    assert Image.open(pics / "fc.weight.png").size == (720, 238)  # the caption's extra rows
+
+
+def test_picture_caption_says_what_is_drawn() -> None:
+    from initspec.audit import render
+
+    a = audited(linear_weight(draws("normal_002"), calls=["Tensor.normal_(std=0.02)"],
+                              call_args=[{"std": 0.02}]))
+    text = render.caption(a)
+    assert text.splitlines()[0] == "fc.weight  32x64 float32: N(0, 0.02)"
+    assert "the fitted normal (mean=" in text and "re-initialised: Tensor.normal_" in text
+
+
+def test_cli_missing_spec_is_an_environment_error(numpy_hook, monkeypatch, capsys) -> None:
+    from initspec.audit import cli as audit_cli
+
+    monkeypatch.setitem(audit_cli.HOOKS, "numpy", ("test_audit", "no-such-spec", "numpy"))
+    assert main("numpy", "test_audit:torch_default") == 3
+    assert "its spec" in capsys.readouterr().err
+
+
+def damaged(tmp_path, name: str, change) -> str:
+    data = audit_json("torch", [linear_weight(draws("torch_linear"))])
+    change(data)
+    (tmp_path / name).write_text(json.dumps(data))
+    return str(tmp_path / name)
+
+
+def test_cli_more_bad_input(tmp_path) -> None:
+    good = damaged(tmp_path, "good.json", lambda d: None)
+    (tmp_path / "folder").mkdir()
+    no_sample = damaged(tmp_path, "s.json", lambda d: d["parameters"][0].pop("sample"))
+    bad_b64 = damaged(tmp_path, "v.json",
+                      lambda d: d["parameters"][0]["sample"].update(values="***"))
+    twice = damaged(tmp_path, "t.json", lambda d: d["parameters"].append(d["parameters"][0]))
+    cases = [
+        (["torch", "m:f", "--json", str(tmp_path / "folder")], "is a folder"),
+        (["torch", "m:f", "--json", str(tmp_path / "no" / "a.json")], "does not exist"),
+        (["torch", "m:f", "--pictures", good], "exists and is not a folder"),
+        (["torch", "m:f", "--budget", "0"], "--budget 0.0: must be in (0, 1)"),
+        (["torch", "m:f", "--map", "m.yaml"], "--map needs --compare"),
+        (["--compare", good, good, "torch"], "no framework/factory"),
+        (["--compare", good, good, "--budget", "1"], "must be in (0, 1)"),
+        (["--compare", good, good, "--json", str(tmp_path / "folder")], "is a folder"),
+        (["--compare", good, no_sample], "parameter fc.weight: no sample"),
+        (["--compare", good, bad_b64], "sample values are not base64"),
+        (["--compare", good, twice], "parameter fc.weight twice"),
+    ]
+    for args, text in cases:
+        proc = initspec("audit", *args, cwd=tmp_path)
+        assert proc.returncode == 2, (args, proc.stderr)
+        assert text in error_line(proc), (args, proc.stderr)
+
+
+def test_cli_compare_json_is_strict(tmp_path) -> None:
+    """A pair of different shapes has no variance ratio: null in the JSON, not NaN."""
+    a = damaged(tmp_path, "a.json", lambda d: None)
+    b = damaged(tmp_path, "b.json", lambda d: d["parameters"][0].update(shape=[7, 7]))
+    proc = initspec("audit", "--compare", a, b, "--json", str(tmp_path / "d.json"),
+                    cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    text = (tmp_path / "d.json").read_text()
+    (pair,) = json.loads(text, parse_constant=pytest.fail)["pairs"]
+    assert pair["differs"] and pair["variance_ratio"] is None

@@ -15,6 +15,7 @@ import argparse
 import importlib
 import inspect
 import json
+import math
 import re
 import sys
 import time
@@ -26,7 +27,10 @@ from initspec.audit.draws import DEFAULT_BUDGET, DEFAULT_INSTANCES, AuditInputEr
 EXIT_OK, EXIT_BAD_INPUT, EXIT_ENVIRONMENT = 0, 2, 3
 #: framework name -> (adapter module, spec name, how to report its version)
 HOOKS = {"torch": ("initspec.adapters.torch", "torch", "torch"),
-         "flax": ("initspec.adapters.flax", "flax", "flax")}
+         "flax": ("initspec.adapters.flax", "flax", "flax"),
+         "equinox": ("initspec.adapters.equinox", "equinox", "equinox"),
+         "haiku": ("initspec.adapters.haiku", "haiku", "dm-haiku"),
+         "keras": ("initspec.adapters.keras", "keras", "keras")}
 
 
 class Refusal(Exception):
@@ -117,39 +121,75 @@ def _audit(args: argparse.Namespace) -> int:
     if not 0 < args.budget < 1:
         raise Refusal(f"--budget {args.budget}: must be in (0, 1)")
     input_shape = parse_shape(args.input) if args.input else None
-    _check_writable(args.json, args.pictures)
-    hook, version = load_hook(framework)
+    _check_outputs(args.json, args.pictures)
+    if framework not in HOOKS:
+        raise Refusal(f"unknown framework {framework!r} for audit (known: "
+                      f"{', '.join(HOOKS)})")
+    # the user's module first: its mistakes are found without importing the framework
     factory = load_factory(factory_spec)
+    hook, version = load_hook(framework)
+    from initspec.loader import SPEC_DIR
+
+    spec = SPEC_DIR / "frameworks" / f"{HOOKS[framework][1]}.yaml"
+    if not spec.exists():  # else every parameter would read "no spec entry", silently
+        raise Refusal(f"{framework}: its spec {spec} is missing (a broken install?)",
+                      EXIT_ENVIRONMENT)
     started = time.perf_counter()
     seeds = [args.seed + i for i in range(args.instances)]
     draws = hook(factory, seeds, input_shape)
     if not draws:
         raise Refusal(f"factory {factory_spec!r}: the model has no parameters or buffers")
-    audits = model.audit_model(HOOKS[framework][1], draws, args.budget)
+    audits = model.audit_model(HOOKS[framework][1], draws, args.budget, version)
     built = time.perf_counter() - started
     print(render.table(audits, framework, version, factory_spec, args.instances, args.budget))
     if args.json:
         data = model.to_json(framework, version, factory_spec, args.instances, args.budget,
                              audits)
-        Path(args.json).write_text(json.dumps(data, indent=1) + "\n")
-        print(f"initspec: audit: wrote {args.json}")
+        _write(args.json, data)
     if args.pictures:
-        count = render.pictures(audits, Path(args.pictures))
+        try:
+            count = render.pictures(audits, Path(args.pictures))
+        except OSError as exc:
+            raise Refusal(f"--pictures {args.pictures}: cannot write "
+                          f"({exc.strerror or exc})") from None
         print(f"initspec: audit: {count} picture(s) in {args.pictures}")
     print(f"initspec: audit: {len(audits)} parameters and buffers, {args.instances} instances, "
           f"{built:.1f} s")
     return EXIT_OK
 
 
-def _check_writable(*paths: str | None) -> None:
-    for path in paths:
-        if not path:
-            continue
-        folder = Path(path).parent if not path.endswith("/") else Path(path)
-        if folder.exists() and not folder.is_dir():
-            raise Refusal(f"{path}: {folder} is not a folder")
-        if not folder.exists() and not folder.parent.exists():
-            raise Refusal(f"{path}: folder {folder.parent} does not exist")
+def finite_json(value: Any) -> Any:
+    """``value`` with every inf/nan float as None: strict JSON (``json.dumps`` would write the
+    non-standard ``NaN``, which other readers refuse)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite_json(v) for v in value]
+    return value
+
+
+def _write(path: str, data: Any) -> None:
+    text = json.dumps(finite_json(data), indent=1, allow_nan=False) + "\n"
+    try:
+        Path(path).write_text(text)
+    except OSError as exc:
+        raise Refusal(f"--json {path}: cannot write ({exc.strerror or exc})") from None
+    print(f"initspec: audit: wrote {path}")
+
+
+def _check_outputs(json_path: str | None, pictures: str | None = None) -> None:
+    """Refuse, before the (slow) build, outputs that cannot be written: ``--json`` needs an
+    existing folder and must not name one; ``--pictures`` is a folder (created if missing)."""
+    if json_path:
+        path = Path(json_path)
+        if path.is_dir():
+            raise Refusal(f"--json {json_path}: is a folder (give a file name)")
+        if not path.parent.is_dir():
+            raise Refusal(f"--json {json_path}: folder {path.parent} does not exist")
+    if pictures and Path(pictures).exists() and not Path(pictures).is_dir():
+        raise Refusal(f"--pictures {pictures}: exists and is not a folder")
 
 
 def read_audit(path: str) -> dict[str, Any]:
@@ -164,7 +204,53 @@ def read_audit(path: str) -> dict[str, Any]:
     if not isinstance(data, dict) or data.get("schema") != SCHEMA or \
             not isinstance(data.get("parameters"), list):
         raise Refusal(f"{path}: not an initspec audit file (schema {SCHEMA} expected)")
+    for key in ("framework", "version", "factory"):
+        if not isinstance(data.get(key), str):
+            raise Refusal(f"{path}: damaged audit file: {key!r} missing")
+    names = set()
+    for i, param in enumerate(data["parameters"]):
+        problem = _param_problem(param)
+        if problem:
+            where = param.get("name") if isinstance(param, dict) and \
+                isinstance(param.get("name"), str) else f"#{i}"
+            raise Refusal(f"{path}: damaged audit file: parameter {where}: {problem}")
+        if param["name"] in names:
+            raise Refusal(f"{path}: damaged audit file: parameter {param['name']} twice")
+        names.add(param["name"])
     return data
+
+
+def _param_problem(param: Any) -> str | None:
+    """What is wrong with one parameter entry of an audit file (None: nothing)."""
+    import base64
+    import binascii
+
+    if not isinstance(param, dict):
+        return "not a mapping"
+    if not isinstance(param.get("name"), str):
+        return "no name"
+    shape = param.get("shape")
+    if not isinstance(shape, list) or not all(isinstance(n, int) for n in shape):
+        return "no shape"
+    if not isinstance(param.get("identified"), dict) or \
+            not isinstance(param["identified"].get("form"), str):
+        return "no identified form"
+    sample = param.get("sample")
+    if not isinstance(sample, dict):
+        return "no sample"
+    for key in ("n", "zeros"):
+        if not isinstance(sample.get(key), int) or isinstance(sample.get(key), bool):
+            return f"sample {key} missing"
+    for key in ("mean", "var", "m4"):
+        if not isinstance(sample.get(key), int | float) or isinstance(sample.get(key), bool):
+            return f"sample {key} missing"
+    try:
+        raw = base64.b64decode(sample.get("values", None), validate=True)
+    except (binascii.Error, TypeError, ValueError):
+        return "sample values are not base64"
+    if len(raw) % 4:
+        return "sample values are not float32"
+    return None
 
 
 def _compare(args: argparse.Namespace) -> int:
@@ -174,11 +260,11 @@ def _compare(args: argparse.Namespace) -> int:
     mapping = compare.read_mapping(args.map) if args.map else None
     if not 0 < args.budget < 1:
         raise Refusal(f"--budget {args.budget}: must be in (0, 1)")
+    _check_outputs(args.json)
     result = compare.compare(a, b, mapping, args.budget)
     print(render.comparison(result, *args.compare))
     if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=1) + "\n")
-        print(f"initspec: audit: wrote {args.json}")
+        _write(args.json, result)
     return EXIT_OK
 
 

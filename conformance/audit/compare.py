@@ -127,13 +127,18 @@ def compare_pair(pa: Mapping[str, Any], pb: Mapping[str, Any], alpha: float) -> 
     """Two-sample tests of one matched pair at ``alpha`` per test."""
     layout = _layout(pa["shape"], pb["shape"])
     sa, sb = pa["sample"], pb["sample"]
-    forms = f"A {pa['identified']['form']} vs B {pb['identified']['form']}"
+    forms = f"A {_form(pa)} vs B {_form(pb)}"
     base = {"a": pa["name"], "b": pb["name"], "layout": layout or "shape differs",
             "a_form": pa["identified"]["form"], "b_form": pb["identified"]["form"],
             "alpha": alpha}
     if layout is None:
         return {**base, "differs": True, "variance_ratio": math.nan, "ks": {"D": math.nan},
                 "detail": f"shapes {pa['shape']} vs {pb['shape']}: not comparable"}
+    untestable = _untestable(sa, sb)
+    if untestable is not None:
+        same, why = untestable
+        return {**base, "differs": not same, "variance_ratio": math.nan,
+                "ks": {"D": math.nan}, "detail": f"not tested ({why}): {forms}"}
     xa, xb = decode_values(sa), decode_values(sb)
     ratio, var_p, var_power = variance_ratio_test(sa, sb, alpha)
     if sa["var"] == 0 or sb["var"] == 0:  # constants: compared exactly
@@ -146,9 +151,12 @@ def compare_pair(pa: Mapping[str, Any], pb: Mapping[str, Any], alpha: float) -> 
     ks_power = power.min_discrepancy_ks(max(int(n_eff), 1), alpha)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the p-value floor/cap warning: reported, not hidden
-        ad = stats.anderson_ksamp([xa, xb])
-    ad_p = float(ad.pvalue)
-    ad_used = alpha >= AD_P_FLOOR
+        try:
+            ad = stats.anderson_ksamp([xa, xb])
+            ad_stat, ad_p = float(ad.statistic), float(ad.pvalue)
+        except ValueError:  # one distinct value in all (the KS and variance tests decide)
+            ad_stat, ad_p = math.nan, 1.0
+    ad_used = alpha >= AD_P_FLOOR and not math.isnan(ad_stat)
     failed = []
     zeros_p = zeros_test(sa, sb)
     if zeros_p < alpha:
@@ -160,16 +168,35 @@ def compare_pair(pa: Mapping[str, Any], pb: Mapping[str, Any], alpha: float) -> 
         failed.append(f"KS D = {float(ks.statistic):.3g} (p = {float(ks.pvalue):.3g})")
     if ad_used and ad_p < alpha:
         failed.append(f"Anderson-Darling p = {ad_p:.3g}")
+    ks_text = f"KS D >= {ks_power:.2g}" if ks_power < 1 else "no KS distance (too few values)"
     detail = ("; ".join(failed) + f": {forms}") if failed else (
         f"detects Var ratio outside [{1 / var_power:.3g}, {var_power:.3g}] and "
-        f"KS D >= {ks_power:.2g} with 99% power")
+        f"{ks_text} with 99% power")
     return {**base, "differs": bool(failed), "variance_ratio": ratio,
             "variance_p": var_p, "ks": {"D": float(ks.statistic), "p": float(ks.pvalue),
                                         "n_a": len(xa), "n_b": len(xb)},
             "zeros": {"a": sa["zeros"], "b": sb["zeros"], "p": zeros_p},
-            "anderson": {"statistic": float(ad.statistic), "p": ad_p, "floor": AD_P_FLOOR,
+            "anderson": {"statistic": ad_stat, "p": ad_p, "floor": AD_P_FLOOR,
                          "used": ad_used},
             "power": {"variance_ratio": var_power, "ks_D": ks_power}, "detail": detail}
+
+
+def _form(param: Mapping[str, Any]) -> str:
+    ident = param["identified"]
+    return ident["form"] or str(ident.get("family", "?"))
+
+
+def _untestable(sa: Mapping[str, Any], sb: Mapping[str, Any]) -> tuple[bool, str] | None:
+    """(same, why) for a pair the two-sample tests cannot take: no values, or inf/nan among
+    them (compared by their counts only); None for a testable pair."""
+    bad_a, bad_b = int(sa.get("nonfinite", 0)), int(sb.get("nonfinite", 0))
+    if sa["n"] == 0 or sb["n"] == 0:
+        return sa["n"] == sb["n"], "no values" if sa["n"] == sb["n"] else \
+            f"{sa['n']} vs {sb['n']} values"
+    if bad_a or bad_b:
+        return bad_a * sb["n"] == bad_b * sa["n"], \
+            f"inf/nan values: {bad_a} of {sa['n']} vs {bad_b} of {sb['n']}"
+    return None
 
 
 def zeros_test(sa: Mapping[str, Any], sb: Mapping[str, Any]) -> float:

@@ -27,6 +27,10 @@ class ParamDraw:
         numeric arguments in ``call_args`` (same order); empty when the framework cannot record.
     init_arg: for frameworks whose layers take an initializer argument (Flax), its name.
     layout: ``out_in`` (torch: ``(out, in, *k)``) or ``in_out`` (Keras/JAX: ``(*k, in, out)``).
+    outer: the enclosing layers, innermost first, as ``(layer, local, attrs)``: the audit
+        takes the first of ``(layer, local, attrs)`` and these that has a spec entry (a Haiku
+        ``BatchNorm``'s ``batch_norm/~/mean_ema.average``, whose own module is a moving
+        average; a Keras ``MultiHeadAttention``'s ``_query_dense.kernel``).
     """
 
     name: str
@@ -40,6 +44,7 @@ class ParamDraw:
     call_args: list[dict[str, float]] = field(default_factory=list)
     init_arg: str | None = None
     layout: str = "out_in"
+    outer: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
 
     @property
     def shape(self) -> tuple[int, ...]:

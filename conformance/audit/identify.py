@@ -79,9 +79,12 @@ def identify(x: np.ndarray, dtype: str, alpha: float,
     entry (a model's own ``nn.Parameter``): a round absolute std (0.02) is then named as such
     even where some fan also gives a primary scale by coincidence."""
     x = np.asarray(x)
-    flat = x.astype(np.float64).ravel()
-    if flat.size == 0:
+    if x.size == 0:
         return Identification("empty", note="no values")
+    if np.iscomplexobj(x):
+        return Identification("unsupported", form=f"{x.dtype} values: not identified",
+                              note="complex values are not audited")
+    flat = x.astype(np.float64).ravel()
     if not np.isfinite(flat).all():
         bad = int((~np.isfinite(flat)).sum())
         return Identification("non-finite", note=f"{bad} of {flat.size} values are inf/nan")
@@ -89,6 +92,10 @@ def identify(x: np.ndarray, dtype: str, alpha: float,
         value = float(flat[0])
         return Identification("constant", {"value": value}, f"Constant({number(value)})",
                               mean=value, variance=0.0)
+    if dtype not in DTYPES and x.dtype.kind not in "biu":  # float8, ...: no reference here
+        return Identification("unsupported", form=f"{dtype} values in [{flat.min():g}, "
+                                                   f"{flat.max():g}]: not identified",
+                              note=f"no reference distribution for {dtype}")
     if dtype not in DTYPES:  # integer buffers: positions, counters
         per = x.reshape(len(x), -1)[0]
         if np.array_equal(per, np.arange(per.size) + per[0]):

@@ -16,7 +16,7 @@ import base64
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Any
 
@@ -38,6 +38,7 @@ from initspec.distributions import DTYPES, continuous, reference
 SAMPLE_VALUES = 4096  # values kept per parameter for `--compare` (moments use every value)
 UNTRUNCATED_CUT = 4.0  # a truncnorm call cutting beyond 4σ removes < 6.4e-5 of the mass
 RANDOM_LEAVES = ("weight", "kernel", "embedding")
+BIAS_LEAVES = ("bias", "beta", "offset", "b")  # zero by design, whatever their shape
 SCHEMA = "initspec-audit/1"
 NO_ENTRY = "no spec entry for this layer"
 
@@ -65,15 +66,22 @@ class ParamAudit:
 # --------------------------------------------------------------------------- spec entries
 
 
-def spec_cases(framework: str, draw: ParamDraw) -> list[Any]:
+def spec_cases(framework: str, draw: ParamDraw, version: str | None = None) -> list[Any]:
     """The spec's cases for the draw's layer and parameter, evaluated at its own arguments
-    (the layer's numeric attributes, and shape symbols read off the parameter's shape)."""
+    (the layer's numeric attributes, and shape symbols read off the parameter's shape).
+
+    ``version``: the framework's installed release; of entries stated for release ranges
+    (Keras' ``...@<3.15``) only those that include it count (all of them when none does:
+    a release the spec has not measured is checked against what it has)."""
     if draw.layer is None:
         return []
     from initspec.explain import Refusal, _raw_entry, case_keys, expand_at
 
     found: list[tuple[int, Any]] = []
-    for entry in _entries(framework).get((draw.layer, draw.local), []):
+    entries = _entries(framework).get((draw.layer, draw.local), [])
+    if version is not None:
+        entries = [e for e in entries if _applies(e, version)] or entries
+    for entry in entries:
         _, _, raw = _raw_entry(entry)
         fixed = raw.get("kwargs", {})
         if any(k in draw.attrs and _plain(draw.attrs[k]) != v for k, v in fixed.items()):
@@ -95,6 +103,13 @@ def spec_cases(framework: str, draw: ParamDraw) -> list[Any]:
     # padding row, and the other rows) and not the plain one; together they cover the parameter
     top = max((n for n, _ in found), default=0)
     return [case for n, case in found if n == top]
+
+
+def _applies(entry: Any, version: str) -> bool:
+    try:
+        return entry.versions is None or entry.versions.contains(version, prereleases=True)
+    except ValueError:  # not a version number ("unknown")
+        return True
 
 
 @cache
@@ -140,15 +155,28 @@ def layout_fans(shape: Sequence[int], layout: str) -> dict[str, float] | None:
 # --------------------------------------------------------------------------- one model
 
 
-def audit_model(framework: str, draws: Sequence[ParamDraw],
-                budget: float = DEFAULT_BUDGET) -> list[ParamAudit]:
-    """Audit every draw at the family-wise ``budget`` (see the module docstring)."""
+def audit_model(framework: str, draws: Sequence[ParamDraw], budget: float = DEFAULT_BUDGET,
+                version: str | None = None) -> list[ParamAudit]:
+    """Audit every draw at the family-wise ``budget`` (see the module docstring); ``version``
+    is the framework's installed release (see :func:`spec_cases`)."""
     per_param = budget / max(len(draws), 1)
-    return [audit_param(framework, d, per_param) for d in draws]
+    return [audit_param(framework, d, per_param, version) for d in draws]
 
 
-def audit_param(framework: str, draw: ParamDraw, alpha_param: float) -> ParamAudit:
-    cases = spec_cases(framework, draw)
+def audit_param(framework: str, draw: ParamDraw, alpha_param: float,
+                version: str | None = None) -> ParamAudit:
+    # the outermost enclosing layer with a spec entry for this parameter, else the layer's own:
+    # the spec states a layer as its user builds it (a Keras MultiHeadAttention, not the
+    # EinsumDense inside it)
+    cases = []
+    for layer, local, attrs in reversed(draw.outer):
+        outer = replace(draw, layer=layer, local=local, attrs=attrs, outer=[])
+        cases = spec_cases(framework, outer, version)
+        if cases:
+            draw = outer
+            break
+    else:
+        cases = spec_cases(framework, draw, version)
     tests = IDENTIFY_TESTS + 1 + sum(len(engine.stochastic_checks(c)) for c in cases)
     alpha = alpha_param / tests
     if cases and (cases[0].neutral_fans or cases[0].fans):
@@ -172,12 +200,15 @@ def audit_param(framework: str, draw: ParamDraw, alpha_param: float) -> ParamAud
     if result.default is None:
         result.reinit_by = _reinit_by(draw, bool(cases))
     # a weight whose default is random (a bias zeroed on purpose is common practice; a weight
-    # left at zero is the bug); without a spec entry, a >= 2-D weight/kernel/embedding
-    weight_like = len(draw.shape) >= 2 or draw.local.rsplit(".", 1)[-1] in RANDOM_LEAVES
+    # left at zero is the bug); without a spec entry, a >= 2-D weight/kernel/embedding. Sizes
+    # of 1 do not count: a (1, C) BatchNorm offset or (1, 1, C) token is a vector
+    matrix = sum(n > 1 for n in draw.shape) >= 2
+    leaf = re.split(r"[./]", draw.local or draw.name)[-1]
+    weight_like = matrix or leaf in RANDOM_LEAVES
     expected_random = weight_like and draw.dtype in DTYPES and (
         any(c.family in ("uniform", "normal", "truncnorm", "triangular", "orthogonal")
             for c in cases)
-        or (not cases and len(draw.shape) >= 2))
+        or (not cases and matrix and draw.kind == "parameter" and leaf not in BIAS_LEAVES))
     result.flags = flags(draw, ident, fans, alpha, expected_random)
     result.evidence = _evidence(x, draw.dtype, ident, alpha)
     return result
@@ -310,16 +341,26 @@ def untruncated_flag(draw: ParamDraw, ident: Identification) -> Flag | None:
 def encode_sample(x: np.ndarray, seed: int = 0) -> dict[str, Any]:
     """Every value's moments, and up to ``SAMPLE_VALUES`` values (float32, base64) for the
     two-sample tests of ``--compare``."""
+    x = np.asarray(x)
+    if np.iscomplexobj(x):  # real and imaginary parts, pooled
+        x = np.stack([x.real, x.imag], axis=-1)
     flat = x.astype(np.float64).ravel()
     n = flat.size
-    keep = flat if n <= SAMPLE_VALUES else \
-        flat[np.random.default_rng(seed).choice(n, SAMPLE_VALUES, replace=False)]
-    mean = float(flat.mean())
+    finite = np.isfinite(flat)
+    nonfinite = int(n - finite.sum())
+    flat = flat[finite] if nonfinite else flat  # moments and values of the finite ones
+    keep = flat if flat.size <= SAMPLE_VALUES else \
+        flat[np.random.default_rng(seed).choice(flat.size, SAMPLE_VALUES, replace=False)]
+    mean = float(flat.mean()) if flat.size else 0.0
     centred = flat - mean
     c2 = centred * centred
-    return {"n": n, "mean": mean, "var": float(c2.mean()), "m4": float((c2 * c2).mean()),
-            "zeros": int((flat == 0).sum()),
-            "values": base64.b64encode(keep.astype("<f4").tobytes()).decode("ascii")}
+    out = {"n": n, "mean": mean, "var": float(c2.mean()) if flat.size else 0.0,
+           "m4": float((c2 * c2).mean()) if flat.size else 0.0,
+           "zeros": int((flat == 0).sum()),
+           "values": base64.b64encode(keep.astype("<f4").tobytes()).decode("ascii")}
+    if nonfinite:
+        out["nonfinite"] = nonfinite
+    return out
 
 
 def decode_values(sample: Mapping[str, Any]) -> np.ndarray:

@@ -53,18 +53,42 @@ def table(audits: Sequence[ParamAudit], framework: str, version: str, factory: s
     return "\n".join(lines)
 
 
+FAMILY_NAMES = {"uniform": "uniform", "normal": "normal", "truncnorm": "truncated normal"}
+
+
+def caption(a: ParamAudit) -> str:
+    """The picture's own caption (3 lines): which parameter, what it was identified as and
+    against which reference it is drawn, what initialised it, its flags."""
+    d = a.draw
+    ident = a.ident
+    family = FAMILY_NAMES.get((a.evidence or {}).get("family", ""), "?")
+    fitted = ", ".join(f"{k}={v:.4g}" for k, v in ident.params.items())
+    status = f"default ({a.default})" if a.default else (
+        f"re-initialised: {a.reinit_by}" if a.default_checked else
+        (a.reinit_by if a.reinit_by != NO_ENTRY else NO_ENTRY))
+    flags = ", ".join(f.kind for f in a.flags) or "none"
+    return "\n".join([
+        _cut(f"{d.name}  {'x'.join(map(str, d.shape)) or '()'} {d.dtype}: "
+             f"{ident.form or ident.family}", 130),
+        _cut(f"blue: observed ({d.values.size} values, {len(d.values)} instances); orange: "
+             f"the fitted {family} ({fitted}), expected counts ±2√E", 130),
+        _cut(f"{status}; flags: {flags}", 130)])
+
+
 def pictures(audits: Sequence[ParamAudit], folder: Path) -> int:
-    """One PNG per random parameter: histogram vs the fitted distribution, QQ, tail counts."""
+    """One PNG per random parameter, the site's detail picture (histogram against the fitted
+    distribution, QQ, tail counts) with a caption of its own."""
     from initspec.report.plots import Painter
 
     folder.mkdir(parents=True, exist_ok=True)
-    painter = Painter()
+    painter = Painter(caption_lines=3)
     count = 0
     try:
         for a in audits:
             if a.evidence is None:
                 continue
-            (folder / f"{safe_name(a.draw.name)}.png").write_bytes(painter.png(a.evidence))
+            (folder / f"{safe_name(a.draw.name)}.png").write_bytes(
+                painter.png(a.evidence, caption(a)))
             count += 1
     finally:
         painter.close()

@@ -98,16 +98,26 @@ def _tails(ax: Any, ev: dict[str, Any]) -> None:
 class Painter:
     """One figure reused for every cell: building a figure costs more than drawing on it."""
 
-    def __init__(self) -> None:
-        self.fig, self.axes = plt.subplots(1, 3, figsize=(8.0, 2.2),
+    def __init__(self, caption_lines: int = 0) -> None:
+        """``caption_lines``: room above the panels for a caption drawn into the picture (the
+        audit's pictures stand alone; the site's have the page's caption and leave none)."""
+        extra = 0.13 * caption_lines + (0.06 if caption_lines else 0.0)
+        self.fig, self.axes = plt.subplots(1, 3, figsize=(8.0, 2.2 + extra),
                                            gridspec_kw={"width_ratios": [3, 2, 2]})
         # fixed margins (tight_layout per figure would dominate the time)
-        self.fig.subplots_adjust(left=0.085, right=0.99, bottom=0.27, top=0.9, wspace=0.3)
+        height = 2.2 + extra
+        self.fig.subplots_adjust(left=0.085, right=0.99, bottom=0.27 * 2.2 / height,
+                                 top=1 - 0.1 * 2.2 / height - extra / height, wspace=0.3)
+        self.caption = self.fig.text(0.01, 1 - 0.04 / height, "", ha="left", va="top",
+                                     fontsize=7.5) if caption_lines else None
         self.palette = Image.new("P", (1, 1))
         self.palette.putpalette([v for colour in PALETTE for v in colour])
 
-    def png(self, ev: dict[str, Any]) -> bytes:
-        """The three panels of one cell's evidence as a small palette PNG."""
+    def png(self, ev: dict[str, Any], caption: str = "") -> bytes:
+        """The three panels of one cell's evidence as a small palette PNG (``caption`` above
+        them, for a painter made with caption lines)."""
+        if self.caption is not None:
+            self.caption.set_text(caption)
         for ax in self.axes:
             ax.clear()
             ax.set_axis_on()
