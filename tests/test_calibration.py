@@ -425,7 +425,8 @@ VERDICT_FILES = ("conformance/budget.py", "conformance/checks.py", "conformance/
                  "conformance/engine.py", "conformance/formula.py", "conformance/loader.py",
                  "conformance/power.py", "conformance/recipes.py", "spec/*.yaml",
                  "spec/frameworks/*.yaml", "adapters/*.py")
-FINGERPRINT = (1, "4487d7b14339127e8303fec10c4ff6bce622854e560151885009ae1d8b554182")
+# the audit hooks (h/audit2: audit_draws in adapters/*.py) draw nothing a conformance cell samples
+FINGERPRINT = (1, "31307ff0d1c279b2091d6df7cbe6532fbb9f915bbafc0d5c8ee64558777f664a")
 
 
 def verdict_fingerprint(root: Path = ROOT) -> str:
