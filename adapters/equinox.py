@@ -131,7 +131,7 @@ def audit_draws(factory, seeds, input_shape=None) -> list:
     its State when the factory returns ``(model, state)`` (``eqx.nn.make_with_state``), as a
     :class:`initspec.audit.draws.ParamDraw`. The layer of a leaf is the innermost
     ``eqx.Module`` on its path; its numeric fields are the spec's symbols. No statistics."""
-    from initspec.audit.draws import AuditInputError, ParamDraw
+    from initspec.audit.draws import AuditInputError, ParamDraw, user_call
 
     takes = inspect.signature(factory).parameters
     builds = []
@@ -140,11 +140,7 @@ def audit_draws(factory, seeds, input_shape=None) -> list:
             {"seed": seed} if "seed" in takes else None
         if arg is None:
             raise AuditInputError("an Equinox factory takes `key` (a jax.random.key) or `seed`")
-        try:
-            made = factory(**arg)
-        except Exception as exc:  # the user's code: its failure is said in one line
-            raise AuditInputError(f"the factory raised {type(exc).__name__}: "
-                                  f"{str(exc).splitlines()[0] if str(exc) else ''}") from None
+        made = user_call(lambda arg=arg: factory(**arg), "the factory")
         model, state = made if isinstance(made, tuple) and len(made) == 2 else (made, None)
         if not isinstance(model, eqx.Module):
             raise AuditInputError(f"the factory returned {type(model).__name__}, not an "

@@ -183,7 +183,7 @@ def _build_variables(factory, seed: int, input_shape) -> tuple[Any, dict]:
     import inspect
 
     from initspec.audit.cli import signature_takes_seed
-    from initspec.audit.draws import AuditInputError
+    from initspec.audit.draws import AuditInputError, user_call
 
     modules: dict[tuple[str, ...], linen.Module] = {}
 
@@ -194,13 +194,11 @@ def _build_variables(factory, seed: int, input_shape) -> tuple[Any, dict]:
         return next_fun(*args, **kwargs)
 
     with linen.intercept_methods(interceptor):
-        try:
-            takes_rngs = "rngs" in inspect.signature(factory).parameters
-            made = factory(rngs=nnx.Rngs(seed)) if takes_rngs else \
-                factory(seed=seed) if signature_takes_seed(factory) else factory()
-        except Exception as exc:  # the user's code: its failure is said in one line
-            raise AuditInputError(f"the factory raised {type(exc).__name__}: "
-                                  f"{str(exc).splitlines()[0] if str(exc) else ''}") from None
+        takes_rngs = user_call(lambda: "rngs" in inspect.signature(factory).parameters,
+                               "the factory")
+        made = user_call(lambda: factory(rngs=nnx.Rngs(seed)) if takes_rngs else
+                         factory(seed=seed) if signature_takes_seed(factory) else factory(),
+                         "the factory")
         if isinstance(made, nnx.Module):
             if not takes_rngs and not signature_takes_seed(factory):
                 raise AuditInputError("an nnx factory takes `rngs` (an nnx.Rngs(seed)) or "

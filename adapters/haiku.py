@@ -213,9 +213,9 @@ def audit_draws(factory, seeds, input_shape=None) -> list:
     its parameters (``linear.w``, ``batch_norm/~/mean_ema.average``). No statistics."""
     import re
 
-    from initspec.audit.draws import AuditInputError, ParamDraw
+    from initspec.audit.draws import AuditInputError, ParamDraw, user_call
 
-    made = _audit_call(factory, "the factory")
+    made = user_call(factory, "the factory")
     f, x = made if isinstance(made, tuple) and len(made) == 2 else (made, None)
     if x is None and input_shape is not None:
         x = jnp.ones(tuple(input_shape), jnp.float32)
@@ -235,7 +235,7 @@ def audit_draws(factory, seeds, input_shape=None) -> list:
     builds = []
     for seed in seeds:
         with hk.intercept_methods(interceptor):
-            out = _audit_call(lambda seed=seed: init(jax.random.key(seed), x), "init")
+            out = user_call(lambda seed=seed: init(jax.random.key(seed), x), "init")
         params, state = out if isinstance(out, tuple) else (out, {})
         builds.append([(kind, module, name, v) for kind, tree in (("parameter", params),
                                                                   ("buffer", state))
@@ -264,16 +264,6 @@ def audit_draws(factory, seeds, input_shape=None) -> list:
                                f"{name}_init={_init_text(given)}", layout="in_out",
                                outer=chain[1:]))
     return draws
-
-
-def _audit_call(fn, what: str) -> Any:
-    from initspec.audit.draws import AuditInputError
-
-    try:
-        return fn()
-    except Exception as exc:  # the user's code: its failure is said in one line
-        raise AuditInputError(f"{what} raised {type(exc).__name__}: "
-                              f"{str(exc).splitlines()[0] if str(exc) else ''}") from None
 
 
 def _init_text(init: Any) -> str:

@@ -248,20 +248,13 @@ def audit_draws(factory, seeds, input_shape=None) -> list:
     numeric config, and the layer's ``<name>_initializer``. No statistics."""
     import keras
 
-    from initspec.audit.draws import AuditInputError, ParamDraw
-
-    def call(fn, what: str) -> Any:
-        try:
-            return fn()
-        except Exception as exc:  # the user's code: its failure is said in one line
-            raise AuditInputError(f"{what} raised {type(exc).__name__}: "
-                                  f"{str(exc).splitlines()[0] if str(exc) else ''}") from None
+    from initspec.audit.draws import AuditInputError, ParamDraw, user_call
 
     builds = []
     for seed in seeds:
         keras.utils.clear_session()
         keras.utils.set_random_seed(seed)
-        made = call(factory, "the factory")
+        made = user_call(factory, "the factory")
         model, x = made if isinstance(made, tuple) and len(made) == 2 else (made, None)
         if not isinstance(model, keras.layers.Layer):
             raise AuditInputError(f"the factory returned {type(model).__name__}, not a keras "
@@ -269,7 +262,7 @@ def audit_draws(factory, seeds, input_shape=None) -> list:
         if x is None and input_shape is not None:
             x = np.ones(tuple(input_shape), np.float32)
         if x is not None:
-            call(lambda model=model, x=x: model(x), f"the model on an input of shape "
+            user_call(lambda model=model, x=x: model(x), f"the model on an input of shape "
                                                     f"{np.shape(x)}")
         if not getattr(model, "built", True):
             raise AuditInputError("the model is not built (its variables do not exist yet): "

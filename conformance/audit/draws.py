@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,3 +54,13 @@ class ParamDraw:
 
 class AuditInputError(ValueError):
     """The model or its input cannot be built as asked (one line for the user, exit 2)."""
+
+
+def user_call(fn: Callable[[], Any], what: str) -> Any:
+    """``fn()``, the user's code (a factory, a first call): its failure becomes one line,
+    ``<what> raised <Error>: <first line>``, for the adapters' audit hooks."""
+    try:
+        return fn()
+    except Exception as exc:
+        raise AuditInputError(f"{what} raised {type(exc).__name__}: "
+                              f"{str(exc).splitlines()[0] if str(exc) else ''}") from None
