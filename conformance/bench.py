@@ -53,6 +53,16 @@ def generate(framework: str, *, seed: int, budget: float, resolution: float,
     return time.perf_counter() - start
 
 
+def _generation_options(seed: int, budget: float, resolution: float, devices: list[str] | None,
+                        dtypes: list[str] | None, match: str | None,
+                        spec: str | None) -> list[str]:
+    """The arguments of ``python -m initspec.bench`` (the generation side) for one plan."""
+    return ["--seed", str(seed), "--budget", str(budget), "--resolution", str(resolution),
+            *(a for d in devices or [] for a in ("--device", d)),
+            *(a for d in dtypes or [] for a in ("--dtype", d)),
+            *(["--match", match] if match else []), *(["--spec", spec] if spec else [])]
+
+
 def _digest(sample: Any) -> str:
     array = np.ascontiguousarray(sample)
     head = f"{array.dtype.str}{array.shape}".encode()
@@ -65,10 +75,7 @@ def check_cache(framework: str, *, seed: int, budget: float, resolution: float,
     """The persistent compilation cache (JAX's; the noxfile turns it on for the jax columns) must
     draw exactly what a plain run draws: every cell's sample hashed in three fresh processes, no
     cache, a cold cache and the same cache warm; 0 when all three agree bit for bit."""
-    options = ["--seed", str(seed), "--budget", str(budget), "--resolution", str(resolution),
-               *(a for d in devices or [] for a in ("--device", d)),
-               *(a for d in dtypes or [] for a in ("--dtype", d)),
-               *(["--match", match] if match else []), *(["--spec", spec] if spec else [])]
+    options = _generation_options(seed, budget, resolution, devices, dtypes, match, spec)
     plain = {k: v for k, v in os.environ.items() if not k.startswith("JAX_PERSISTENT_CACHE")
              and k != "JAX_COMPILATION_CACHE_DIR"}
     runs: dict[str, dict[str, str]] = {}
@@ -110,13 +117,10 @@ def _timed(argv: list[str]) -> tuple[float, int]:
 
 def bench(framework: str, pytest_argv: list[str], *, seed: int, budget: float,
           resolution: float, devices: list[str] | None = None, dtypes: list[str] | None = None,
-          match: str | None = None, results: str = "") -> int:
+          match: str | None = None, results: str = "", spec: str | None = None) -> int:
     """Time the conformance run (pytest with ``pytest_argv``, as ``initspec run`` builds it) and
     raw generation, each in its own process; ``results``: also keep the run's results there."""
-    options = ["--seed", str(seed), "--budget", str(budget), "--resolution", str(resolution),
-               *(a for d in devices or [] for a in ("--device", d)),
-               *(a for d in dtypes or [] for a in ("--dtype", d)),
-               *(["--match", match] if match else [])]
+    options = _generation_options(seed, budget, resolution, devices, dtypes, match, spec)
     generation, _ = _timed([sys.executable, "-m", "initspec.bench", "--framework", framework,
                             *options])
     with tempfile.TemporaryDirectory() as scratch:

@@ -294,7 +294,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         column = argparse.Namespace(**{**vars(args), "framework": [framework]})
         codes.append(bench(framework, _run_args(column), seed=args.seed, budget=args.budget,
                            resolution=args.resolution, devices=args.device, dtypes=args.dtype,
-                           match=args.match, results="" if partial else args.results))
+                           match=args.match, results="" if partial else args.results,
+                           spec=args.spec))
     if args.results and args.report and not partial:
         from initspec.report import write_report
 
