@@ -185,7 +185,8 @@ def load_adapter(name: str) -> Adapter:
 # The project's own adapters and the extra that installs each one's framework (pyproject.toml).
 _EXTRAS = {"torch": "torch", "keras-tensorflow": "tensorflow", "tf-compat-v1": "tensorflow",
            "keras-jax": "keras-jax", "keras-torch": "keras-torch", "jax": "jax", "flax": "jax",
-           "equinox": "jax", "haiku": "jax", "mlx": "mlx", "tinygrad": "tinygrad"}
+           "equinox": "jax", "haiku": "jax", "mlx": "mlx", "tinygrad": "tinygrad",
+           "paddle": "paddle"}
 
 
 def _hint(ep: Any) -> str:
