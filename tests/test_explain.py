@@ -146,8 +146,8 @@ def test_list(tmp_path):
     everything = ok("list", cwd=tmp_path)
     assert "  torch: " in everything and " entries, " in everything
     assert "  keras-jax: keras 3.15.1; cpu; " in everything
-    assert "  dense.kernel: equinox, flax, haiku, keras, mlx, tf-compat-v1, tinygrad, torch" \
-        in everything
+    assert ("  dense.kernel: equinox, flax, haiku, keras, mlx, paddle, tf-compat-v1, tinygrad, "
+            "torch") in everything
     torch = ok("list", "torch", cwd=tmp_path)
     assert "  torch nn.Linear.weight  [dense.kernel]  VarianceScaling(1/3, fan_in, uniform)" \
         in torch.splitlines()
