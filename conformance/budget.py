@@ -6,7 +6,7 @@ reports. ``--budget`` (default 1e-3) is the probability that ANY cell of that wh
 chance. It is split evenly over the published columns, and each column splits its share evenly
 (Bonferroni) over every stochastic check of its plan (every device, dtype and version it runs).
 A column run alone keeps its share, so its verdicts, sample sizes and statistics are those of the
-published run; its own false-failure probability is then the share (1e-3/9 ≈ 1.1e-4). A column
+published run; its own false-failure probability is then the share (1e-3/11 ≈ 9.1e-5). A column
 outside the published run (a third party's adapter) is a run of its own: it gets the whole
 budget.
 """
@@ -15,7 +15,8 @@ from __future__ import annotations
 
 # The columns of `nox -s conformance`, in noxfile order.
 PUBLISHED_COLUMNS: tuple[str, ...] = ("torch", "keras-tensorflow", "tf-compat-v1", "keras-jax",
-                                      "keras-torch", "jax", "flax", "equinox", "haiku", "mlx")
+                                      "keras-torch", "jax", "flax", "equinox", "haiku", "mlx",
+                                      "paddle")
 
 
 def column_budget(run_budget: float, column: str) -> float:

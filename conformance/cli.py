@@ -19,7 +19,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from initspec import engine
+from initspec import budget, engine
 from initspec.watchdog import DEFAULT_CELL_TIMEOUT
 
 SUITE = Path(__file__).with_name("suite.py")
@@ -327,8 +327,8 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--budget", type=float, default=engine.DEFAULT_BUDGET,
                    help="false-failure probability of the whole published run (every column of "
                         "`nox -s conformance`), in (0, 1) (default 1e-3); each published column "
-                        "plans with an even share (1e-3/9 by default), another column with all "
-                        "of it")
+                        f"plans with an even share (1e-3/{len(budget.PUBLISHED_COLUMNS)} by "
+                        "default), another column with all of it")
     p.add_argument("--resolution", type=float, default=engine.DEFAULT_RESOLUTION,
                    help="relative variance error detected with 99%% power, in (0, 1) "
                         "(default 0.01); a run whose largest cell would not fit in memory is "

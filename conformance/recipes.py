@@ -32,6 +32,7 @@ from packaging.specifiers import SpecifierSet
 
 from initspec import loader
 from initspec.distributions import continuous
+from initspec.formula import Formula, FormulaError
 from initspec.loader import Case, KnownDeviation, Scheme, SpecError
 from initspec.notation import MODES, number
 
@@ -43,6 +44,11 @@ BASE_SCHEMES = {"uniform": "uniform", "normal": "normal", "truncnorm": "truncate
 DIM_DEFAULTS = {"groups": 1}
 #: Name prefix of generated entries (so ``--match recipe`` selects them).
 PREFIX = "recipe"
+#: A recipe is checked on those of A's cases whose B layer holds at most this many values (the
+#: smallest one when none does). A bias case at hidden 4096 builds Keras ``SimpleRNN(4096)``: a
+#: 4096-wide orthogonal recurrent kernel, one QR per instance, over 15 min for one bias cell, while
+#: A's other case of the same entry checks the same call on a layer 1000x cheaper.
+LAYER_VALUES_LIMIT = 4_000_000
 RECIPE_DTYPE = "float32"
 #: The ``init_args`` key of a "call"-style recipe: the adapter builds this initializer in the
 #: namespace its target names and calls it on the request's shape (jax.nn.initializers).
@@ -141,11 +147,11 @@ def generate(target_path: Path | str, source_paths: Iterable[Path | str],
                 continue
             keys, b_entry = b_entries[entry.concept]
             made = 0
-            for case in cases:
-                built = _recipe_case(doc, keys, b_entry, a_raw[name], case, writes, schemes,
-                                     a_spec.framework)
-                if built is None:
-                    continue
+            candidates = [built for case in cases
+                          if (built := _recipe_case(doc, keys, b_entry, a_raw[name], case, writes,
+                                                    schemes, a_spec.framework)) is not None]
+            for built in affordable(b_raw, b_entry, candidates):
+                case = built[1].source
                 key = json.dumps([b_entry["name"], built[1].init, built[0].label])
                 made += 1
                 if key not in seen:
@@ -160,6 +166,32 @@ def generate(target_path: Path | str, source_paths: Iterable[Path | str],
             else:
                 coverage.missing.append((*pair, "no case of A maps onto B's dimensions"))
     return out
+
+
+def layer_values(b_raw: Mapping[str, Any], b_entry: Mapping[str, Any], case: Case) -> int:
+    """How many values B's layer holds at the case's shapes: the sum over B's entries of the same
+    target (what building one instance draws); the parameter's own size when B states no other."""
+    env = loader._symbols(case.kwargs)
+    total = 0
+    for e in b_raw["entries"]:
+        if e.get("target") is None or e.get("target") != b_entry.get("target") or "select" in e:
+            continue
+        try:
+            total += math.prod(int(Formula.parse(d)({**loader._symbols(e.get("kwargs") or {}),
+                                                     **env})) for d in e["shape"])
+        except (FormulaError, KeyError):  # an entry of other options (its own symbols)
+            continue
+    return max(total, math.prod(case.shape))
+
+
+def affordable(b_raw: Mapping[str, Any], b_entry: Mapping[str, Any],
+               built: list[tuple[Case, Recipe]]) -> list[tuple[Case, Recipe]]:
+    """The recipe cases whose B layer is within ``LAYER_VALUES_LIMIT`` (else the smallest)."""
+    if not built:
+        return []
+    sizes = [layer_values(b_raw, b_entry, case) for case, _ in built]
+    kept = [b for b, size in zip(built, sizes, strict=True) if size <= LAYER_VALUES_LIMIT]
+    return kept or [built[sizes.index(min(sizes))]]
 
 
 def target_entries(b_raw: Mapping[str, Any]) -> dict[str, tuple[list[Any], dict[str, Any]]]:

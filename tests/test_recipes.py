@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import math
 
 import pytest
 from conftest import DATA, FAKE_INIT, FakeAdapter
@@ -228,3 +229,30 @@ def test_recipe_kwargs_give_the_initializer_the_whole_of_a_sliced_parameter(gene
     assert case.entry.name.endswith("/Gated.bias")  # not "Gated.bias[gate block]"
     _, (result,) = _evaluate([(case, recipe)])
     assert result.verdict == "pass"
+
+
+def test_a_recipe_is_checked_on_the_affordable_cases_of_its_source(schemes):
+    """MLX's RNN bias has cases at hidden 4096 and 100: into Keras the 4096 one would build
+    SimpleRNN(4096) (a 4096-wide orthogonal recurrent kernel per instance), so only the 100 one
+    is a cell; into jax.nn.initializers (no layer: the bias alone) both are."""
+    from initspec import loader
+    specs = loader.SPEC_DIR / "frameworks"
+    keras = [c for c, r in recipes.generate(specs / "keras.yaml", [specs / "mlx.yaml"], schemes)
+             if r.source_entry == "nn.LSTM.bias"]
+    assert [c.kwargs["units"] for c in keras] == [100]
+    keras_raw = loader._Located(specs / "keras.yaml").data
+    entry = recipes.target_entries(keras_raw)["lstm.bias"][1]
+    # the layer: kernel (in, 4u) + recurrent kernel (u, 4u) + bias (4u)
+    assert recipes.layer_values(keras_raw, entry, keras[0]) == 64 * 400 + 100 * 400 + 400
+    jax = [c for c, r in recipes.generate(specs / "jax.yaml", [specs / "mlx.yaml"], schemes)
+           if r.source_entry == "nn.LSTM.bias"]
+    assert sorted(c.shape for c in jax) == [(400,), (16384,)]
+
+
+def test_when_every_case_is_too_big_the_smallest_is_kept(generated, monkeypatch):
+    kernel = _by_source(generated, "Dense.weight")
+    assert len(kernel) == 2
+    monkeypatch.setattr(recipes, "LAYER_VALUES_LIMIT", 0)
+    kept = recipes.affordable({"entries": []}, {}, kernel)
+    sizes = [c.shape for c, _ in kernel]
+    assert [c.shape for c, _ in kept] == [min(sizes, key=math.prod)]
