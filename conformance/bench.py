@@ -28,6 +28,8 @@ import numpy as np
 from initspec import engine
 from initspec.adapter import load_adapter
 from initspec.loader import framework_spec_path, load_framework
+from initspec.results import paths as results_paths
+from initspec.results import read_text
 
 
 def generate(framework: str, *, seed: int, budget: float, resolution: float,
@@ -129,8 +131,10 @@ def bench(framework: str, pytest_argv: list[str], *, seed: int, budget: float,
         argv = [*pytest_argv, "-q", "--results", out]
         full, code = _timed([sys.executable, "-m", "pytest", *argv])
         sampling = checking = 0.0
-        for path in Path(out).glob(f"{framework}-*.json"):
-            for cell in json.loads(path.read_text())["cells"]:
+        for path in results_paths(Path(out)):
+            if not path.name.startswith(f"{framework}-"):
+                continue
+            for cell in json.loads(read_text(path))["cells"]:
                 sampling += cell["seconds_sample"]
                 checking += cell["seconds_check"]
     peak_gb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20

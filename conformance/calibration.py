@@ -212,9 +212,12 @@ def column_runs(directory: Path) -> tuple[list[dict[str, Any]], list[str]]:
     if not directory.is_dir():
         raise CalibrationError(f"{directory} is not a directory (give the --results folder of "
                                "an `initspec run --seed S`)")
-    paths = sorted(directory.glob("*.json"))
+    from initspec.results import paths as results_paths
+
+    paths = results_paths(directory)
     if not paths:
-        raise CalibrationError(f"{directory} holds no results files (*.json): run `initspec run "
+        raise CalibrationError(f"{directory} holds no results files (*.json.gz, *.json): run "
+                               f"`initspec run "
                                f"--framework NAME --seed S --results {directory}` first")
     loaded, other_releases = [], []
     for path in paths:

@@ -18,7 +18,7 @@ from typing import Any
 
 PUBLISHED = Path(__file__).with_name("published") / "verdicts.json"
 FORMAT = 1
-RESULTS_HINT = ("results are <column>-<device>-<dtype>.json files written by `initspec run` "
+RESULTS_HINT = ("results are <column>-<device>-<dtype>.json.gz files written by `initspec run` "
                 "(in a checkout: reports/results/); pass --results DIR")
 
 
@@ -28,9 +28,12 @@ class NoResults(ValueError):
 
 def require_results(results_dir: Path) -> list[Path]:
     """The results files in ``results_dir``; :class:`NoResults` when there are none."""
-    files = sorted(results_dir.glob("*.json")) if results_dir.is_dir() else []
+    from initspec import results
+
+    files = results.paths(results_dir)
     if not files:
-        where = "is not a directory" if not results_dir.is_dir() else "holds no *.json"
+        where = ("is not a directory" if not results_dir.is_dir()
+                 else "holds no results files (*.json.gz, *.json)")
         raise NoResults(f"{results_dir} {where}: {RESULTS_HINT}")
     return files
 

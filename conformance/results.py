@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import gzip
 import json
 import math
 import os
 import platform
 import subprocess
 import tempfile
+import zlib
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -104,16 +106,36 @@ def suite_sha() -> str:
     return out.stdout.strip() or "unknown"
 
 
+#: Results files are gzip-compressed JSON (about 10x smaller: the committed results must fit the
+#: reports' size budget); a plain ``.json`` file (a third party's, an older one) reads the same.
+SUFFIX = ".json.gz"
+SUFFIXES = (SUFFIX, ".json")
+
+
 def file_name(column: str, device: str, dtype: str, version: str | None = None) -> str:
-    """``<column>-<device>-<dtype>.json``: the release CI runs (pyproject's pins); another release
-    of the same column sits beside it as ``<column>-<device>-<dtype>@<version>.json``."""
-    return f"{column}-{device}-{dtype}{f'@{version}' if version else ''}.json"
+    """``<column>-<device>-<dtype>.json.gz``: the release CI runs (pyproject's pins); another
+    release of the same column sits beside it as ``<column>-<device>-<dtype>@<version>.json.gz``."""
+    return f"{column}-{device}-{dtype}{f'@{version}' if version else ''}{SUFFIX}"
+
+
+def stem(file_name: str) -> str:
+    """The file name without its results suffix (``.json.gz`` or ``.json``)."""
+    for suffix in SUFFIXES:
+        if file_name.endswith(suffix):
+            return file_name[:-len(suffix)]
+    return file_name
 
 
 def named_version(file_name: str) -> str | None:
     """The version in a file name written with ``name_version`` (None for the published one)."""
-    stem = file_name.removesuffix(".json")
-    return stem.rsplit("@", 1)[1] if "@" in stem else None
+    name = stem(file_name)
+    return name.rsplit("@", 1)[1] if "@" in name else None
+
+
+def paths(directory: Path) -> list[Path]:
+    """The results files in ``directory`` (``*.json.gz`` and ``*.json``), sorted by name."""
+    return sorted(p for p in directory.iterdir() if p.name.endswith(SUFFIXES)
+                  and not p.name.startswith(".")) if directory.is_dir() else []
 
 
 def write(results: Iterable[CellResult], plan: Plan, directory: Path, *,
@@ -170,10 +192,13 @@ def write(results: Iterable[CellResult], plan: Plan, directory: Path, *,
 
 def _write_atomically(path: Path, text: str) -> None:
     """A crash mid-write leaves the old file intact: write a temporary file, then rename."""
+    data = text.encode("utf-8")
+    if path.name.endswith(".gz"):  # mtime 0: the same results give the same bytes
+        data = gzip.compress(data, compresslevel=9, mtime=0)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -208,7 +233,9 @@ def load_file(path: Path) -> dict[str, Any]:
     """One results file, checked for the structure every consumer reads; ValueError naming the
     file (one line) otherwise."""
     try:
-        text = path.read_bytes().decode("utf-8")
+        text = read_text(path)
+    except (gzip.BadGzipFile, EOFError, zlib.error):  # BadGzipFile is an OSError: first
+        raise ValueError(f"{path}: not a results file (truncated or not gzip data)") from None
     except OSError as exc:
         raise ValueError(f"{path}: cannot read: {exc.strerror}") from None
     except UnicodeDecodeError:
@@ -235,6 +262,12 @@ def load_file(path: Path) -> dict[str, Any]:
     return data
 
 
+def read_text(path: Path) -> str:
+    """A results file's JSON text (gunzipped when its name ends in ``.gz``)."""
+    data = path.read_bytes()
+    return (gzip.decompress(data) if path.name.endswith(".gz") else data).decode("utf-8")
+
+
 def load(directory: Path) -> list[dict[str, Any]]:
     """Every results file in ``directory``, sorted by file name (framework, device, dtype)."""
-    return [load_file(path) for path in sorted(directory.glob("*.json"))]
+    return [load_file(path) for path in paths(directory)]

@@ -236,3 +236,19 @@ def fake_adapter() -> FakeAdapter:
 @pytest.fixture(scope="session")
 def fake_adapter_class() -> type[FakeAdapter]:
     return FakeAdapter
+
+
+def read_run(path: Path) -> dict:
+    """A results file as written (``.json.gz``) or by hand (``.json``)."""
+    import json
+
+    from initspec.results import read_text
+    return json.loads(read_text(path))
+
+
+def write_run(path: Path, run: dict) -> None:
+    """Write an edited results file back in the format its name says."""
+    import gzip
+    import json
+    data = json.dumps(run).encode("utf-8")
+    path.write_bytes(gzip.compress(data) if path.name.endswith(".gz") else data)

@@ -16,7 +16,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import FakeAdapter
+from conftest import FakeAdapter, read_run
+from conftest import write_run as write_file
 from test_cli import FAKE, error_line, initspec
 
 from initspec import calibration, cli, engine, results
@@ -95,10 +96,10 @@ def summary(ledger: Path, capsys, *design: str) -> tuple[int, str]:
 
 
 def edit_files(folder: Path, change) -> None:
-    for path in folder.glob("*.json"):
-        run = json.loads(path.read_text())
+    for path in results.paths(folder):
+        run = read_run(path)
         change(run)
-        path.write_text(json.dumps(run))
+        write_file(path, run)
 
 
 # --------------------------------------------------------------------------- what is recorded
@@ -154,11 +155,11 @@ def test_readding_a_run_adds_nothing(runs, tmp_path, capsys):
 
 def test_other_releases_files_are_left_out(runs, tmp_path, capsys):
     folder = copy(runs["clean1"], tmp_path / "r")
-    shutil.copy(folder / "fake-cpu-float32.json", folder / "fake-cpu-float32@0.9.json")
+    shutil.copy(folder / "fake-cpu-float32.json.gz", folder / "fake-cpu-float32@0.9.json.gz")
     out = add(folder, tmp_path / "l.json", capsys)
-    assert "left out 1 file(s) of other releases (fake-cpu-float32@0.9.json)" in out
+    assert "left out 1 file(s) of other releases (fake-cpu-float32@0.9.json.gz)" in out
     (entry,) = calibration.load_ledger(tmp_path / "l.json")["runs"]
-    assert entry["files"] == sorted(p.name for p in runs["clean1"].glob("*.json"))
+    assert entry["files"] == [p.name for p in results.paths(runs["clean1"])]
 
 
 # --------------------------------------------------------------------------- what is counted
@@ -328,7 +329,8 @@ def test_a_results_folder_without_files_is_one_line(tmp_path):
     (tmp_path / "empty").mkdir()
     line = _bad(tmp_path, "add", "--results", str(tmp_path / "empty"), "--ledger",
                 str(tmp_path / "l.json"))
-    assert line.startswith(f"initspec: error: {tmp_path}/empty holds no results files (*.json)")
+    assert line.startswith(
+        f"initspec: error: {tmp_path}/empty holds no results files (*.json.gz, *.json)")
     line = _bad(tmp_path, "add", "--results", str(tmp_path / "nowhere"), "--ledger",
                 str(tmp_path / "l.json"))
     assert line.startswith(f"initspec: error: {tmp_path}/nowhere is not a directory")
@@ -341,7 +343,7 @@ def test_a_results_folder_without_files_is_one_line(tmp_path):
 
 def test_a_partial_runs_results_are_one_line(runs, tmp_path):
     folder = copy(runs["clean1"], tmp_path / "partial")
-    (folder / "fake-cpu-float16.json").unlink()
+    (folder / "fake-cpu-float16.json.gz").unlink()
     line = _bad(tmp_path, "add", "--results", str(folder), "--ledger", str(tmp_path / "l.json"))
     assert "fake's files hold 42 of its 56 planned cells" in line and "a partial set" in line
     # files written before planned_cells: every device must still have every dtype
@@ -353,21 +355,21 @@ def test_a_partial_runs_results_are_one_line(runs, tmp_path):
 
 def test_mixed_seeds_are_one_line(runs, tmp_path):
     folder = copy(runs["clean1"], tmp_path / "mixed")
-    shutil.copy(runs["clean2"] / "fake-cpu-float32.json", folder / "fake-cpu-float32.json")
+    shutil.copy(runs["clean2"] / "fake-cpu-float32.json.gz", folder / "fake-cpu-float32.json.gz")
     line = _bad(tmp_path, "add", "--results", str(folder), "--ledger", str(tmp_path / "l.json"))
     assert line == (f"initspec: error: {folder} mixes results of 2 seeds (seed 1: "
-                    "fake-cpu-bfloat16.json, fake-cpu-float16.json ...; seed 2: "
-                    "fake-cpu-float32.json): add each seed's results folder on its own")
+                    "fake-cpu-bfloat16.json.gz, fake-cpu-float16.json.gz ...; seed 2: "
+                    "fake-cpu-float32.json.gz): add each seed's results folder on its own")
 
 
 def test_files_of_two_runs_of_one_column_are_one_line(runs, tmp_path):
     folder = copy(runs["clean1"], tmp_path / "two")
-    path = folder / "fake-cpu-float64.json"
-    run = json.loads(path.read_text())
+    path = folder / "fake-cpu-float64.json.gz"
+    run = read_run(path)
     run["suite_sha"] = "f" * 40
-    path.write_text(json.dumps(run))
+    write_file(path, run)
     line = _bad(tmp_path, "add", "--results", str(folder), "--ledger", str(tmp_path / "l.json"))
-    assert "fake's files are not one run: suite_sha" in line and "fake-cpu-float64.json" in line
+    assert "fake's files are not one run: suite_sha" in line and "fake-cpu-float64.json.gz" in line
 
 
 def test_bad_summary_options_are_one_line(tmp_path):

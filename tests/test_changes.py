@@ -11,6 +11,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import read_run
 from test_cli import FAKE, initspec
 
 from initspec import results
@@ -133,9 +134,9 @@ def test_changes_yaml_is_well_formed_and_names_real_entries():
 
 
 def test_file_names_carry_the_version_only_when_asked():
-    assert results.file_name("keras-jax", "cpu", "float32") == "keras-jax-cpu-float32.json"
+    assert results.file_name("keras-jax", "cpu", "float32") == "keras-jax-cpu-float32.json.gz"
     named = results.file_name("keras-jax", "cpu", "float32", "3.14.1")
-    assert named == "keras-jax-cpu-float32@3.14.1.json"
+    assert named == "keras-jax-cpu-float32@3.14.1.json.gz"
     assert results.named_version(named) == "3.14.1"
     assert results.named_version("keras-jax-cpu-float32.json") is None
 
@@ -158,8 +159,8 @@ def _merged(tmp: Path, plant: bool) -> Path:
     folder = tmp / ("planted" if plant else "same")
     shutil.rmtree(folder, ignore_errors=True)
     shutil.copytree(tmp / "published", folder)
-    for path in sorted((tmp / "named").glob("*@*.json")):
-        run = json.loads(path.read_text())
+    for path in sorted((tmp / "named").glob("*@*.json.gz")):
+        run = read_run(path)
         run["framework_version"] = "0.9"
         if plant and run["dtype"] == "float32":
             cell = next(c for c in run["cells"] if c["verdict"] == "pass")
@@ -181,9 +182,9 @@ def folder_out(tmp: Path, name: str) -> Path:
 
 
 def test_the_cli_names_results_by_version(two_releases):
-    named = sorted(p.name for p in (two_releases / "named").glob("*.json"))
+    named = sorted(p.name for p in (two_releases / "named").glob("*.json.gz"))
     assert named and all("@" in n for n in named)
-    assert not any("@" in p.name for p in (two_releases / "published").glob("*.json"))
+    assert not any("@" in p.name for p in (two_releases / "published").glob("*.json.gz"))
 
 
 def test_the_report_finds_a_planted_change_and_keeps_older_runs_out_of_the_table(two_releases):

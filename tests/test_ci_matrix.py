@@ -120,11 +120,11 @@ def test_fan_in_merges_the_jobs_results(tmp_path):
                        "--no-progress", "--results", str(tmp_path / f"results-{column}"),
                        "--report", "", cwd=tmp_path)
         assert job.returncode in (1, 3), job.stdout + job.stderr  # red cells, by design
-        assert len(list((tmp_path / f"results-{column}").glob("*.json"))) == 4
+        assert len(list((tmp_path / f"results-{column}").glob("*.json.gz"))) == 4
     merged = tmp_path / "reports" / "results"
     merged.mkdir(parents=True)
     for artifact in tmp_path.glob("results-*"):
-        for f in artifact.glob("*.json"):
+        for f in artifact.glob("*.json.gz"):
             shutil.copy(f, merged / f.name)
     out = tmp_path / "reports" / "COMPATIBILITY.md"
     report = initspec("report", "--results", str(merged), "--out", str(out), cwd=tmp_path)

@@ -303,19 +303,20 @@ def test_adapter_returning_a_list(tmp_path):
 ])
 def test_a_partial_run_never_writes_results(tmp_path, selection):
     (tmp_path / "results").mkdir()
-    published = tmp_path / "results" / "fake-cpu-float32.json"
+    published = tmp_path / "results" / "fake-cpu-float32.json.gz"
     published.write_text("published")
     proc = run_fake(*FAST, *selection, cwd=tmp_path)
     assert proc.returncode in (0, 1, 3), proc.stdout + proc.stderr
     assert "results not written" in proc.stdout
     assert published.read_text() == "published"
-    assert written(tmp_path) == ["fake-cpu-float32.json"] and not (tmp_path / "table.md").exists()
+    assert written(tmp_path) == ["fake-cpu-float32.json.gz"]
+    assert not (tmp_path / "table.md").exists()
 
 
 def test_a_complete_run_writes_results_and_the_table(tmp_path):
     proc = run_fake(*FAST, cwd=tmp_path)
     assert proc.returncode == 3, proc.stdout + proc.stderr  # fake.Broken raises, by design
-    assert written(tmp_path) == [f"fake-cpu-{d}.json"
+    assert written(tmp_path) == [f"fake-cpu-{d}.json.gz"
                                  for d in ("bfloat16", "float16", "float32", "float64")]
     assert f"results: 4 file(s) written to {tmp_path / 'results'}" in proc.stdout
     assert f"table: wrote {tmp_path / 'table.md'}" in proc.stdout
@@ -407,7 +408,7 @@ def test_results_are_written_atomically(tmp_path, fake_spec, fake_adapter, monke
     plan = engine.build_plan(fake_spec, fake_adapter, dtypes=["float32"], match="Dense.bias")
     done = [engine.evaluate(plan, cell, fake_adapter) for cell in plan.cells]
     (path,) = results.write(done, plan, tmp_path)
-    before = path.read_text()
+    before = path.read_bytes()
 
     def crash(envelope):
         raise OSError("disk full")
@@ -415,7 +416,7 @@ def test_results_are_written_atomically(tmp_path, fake_spec, fake_adapter, monke
     monkeypatch.setattr(results, "_dumps", crash)
     with pytest.raises(OSError, match="disk full"):
         results.write(done, plan, tmp_path)
-    assert path.read_text() == before
+    assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]
 
 
@@ -491,7 +492,7 @@ def test_an_interrupted_run_writes_nothing(tmp_path):
     import time
 
     (tmp_path / "results").mkdir()
-    published = tmp_path / "results" / "fake-hangs-cpu-float32.json"
+    published = tmp_path / "results" / "fake-hangs-cpu-float32.json.gz"
     published.write_text("published")
     environ = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": os.pathsep.join(
         [str(PLUGIN), *filter(None, [os.environ.get("PYTHONPATH")]), *sys.path])}

@@ -134,7 +134,7 @@ def test_records_carry_conditions_and_expect(spec, adapter, tmp_path: Path):
     assert [c["kind"] for c in half["conditions"]] == ["sum", "runtime-change"]
     plan = engine.build_plan(spec, adapter, dtypes=["float32"], resolution=0.05)
     (path,) = results.write([strict], plan, tmp_path, sha="x")
-    assert json.loads(path.read_text())["cells"][0]["expect"] == "raises"
+    assert json.loads(results.read_text(path))["cells"][0]["expect"] == "raises"
 
 
 # --------------------------------------------------------------------------- the schema

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import read_run, write_run
 
 from initspec import published
 
@@ -181,13 +182,13 @@ def test_published_copy_is_in_sync_with_reports_results():
 def test_sync_check_can_fail(tmp_path):
     results = tmp_path / "reports" / "results"
     results.mkdir(parents=True)
-    source = REPO / "reports" / "results" / "torch-cpu-float32.json"
+    source = REPO / "reports" / "results" / "torch-cpu-float32.json.gz"
     shutil.copy(source, results / source.name)
     before = published.dumps(published.build(results))
-    run = json.loads(source.read_text())
+    run = read_run(source)
     cell = next(c for c in run["cells"] if c["entry"] == "nn.Linear.weight")
     cell["verdict"] = "fail"
-    (results / source.name).write_text(json.dumps(run))
+    write_run(results / source.name, run)
     after = published.dumps(published.build(results))
     assert before != after
     row = published.verdicts(json.loads(after), "torch", "nn.Linear.weight")[cell["case"]][0]
@@ -197,7 +198,7 @@ def test_sync_check_can_fail(tmp_path):
 def test_report_rewrites_the_checkout_copy(tmp_path):
     results = tmp_path / "reports" / "results"
     results.mkdir(parents=True)
-    source = REPO / "reports" / "results" / "torch-cpu-float32.json"
+    source = REPO / "reports" / "results" / "torch-cpu-float32.json.gz"
     shutil.copy(source, results / source.name)
     (tmp_path / "conformance").mkdir()
     (tmp_path / "conformance" / "published.py").write_text("")  # marks a checkout

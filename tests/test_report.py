@@ -7,8 +7,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import read_run, write_run
 
-from initspec import cli, engine, report, results
+from initspec import budget, cli, engine, report, results
 
 DTYPES = ["float32", "bfloat16"]
 SHA = "0123456789abcdef0123456789abcdef01234567"
@@ -145,7 +146,8 @@ def test_fixed_deviation_no_longer_recorded_for_later_versions(fake_spec, fake_a
 def test_results_files(written, evaluated):
     directory, paths = written
     plan, cell_results = evaluated
-    assert sorted(p.name for p in paths) == ["fake-cpu-bfloat16.json", "fake-cpu-float32.json"]
+    assert sorted(p.name for p in paths) == ["fake-cpu-bfloat16.json.gz",
+                                             "fake-cpu-float32.json.gz"]
     runs = results.load(directory)
     assert [r["dtype"] for r in runs] == ["bfloat16", "float32"]
     for run in runs:
@@ -157,7 +159,7 @@ def test_results_files(written, evaluated):
         for cell in run["cells"]:
             assert cell["verdict"] == EXPECTED[cell["entry"]][DTYPES.index(run["dtype"])]
     # strict JSON: infinite bounds of a normal are strings, not Infinity
-    text = (directory / "fake-cpu-float32.json").read_text()
+    text = results.read_text(directory / "fake-cpu-float32.json.gz")
     json.loads(text, parse_constant=lambda c: pytest.fail(f"non-standard JSON constant {c}"))
     cells = {c["entry"]: c for c in runs[1]["cells"]}
     assert cells["Scaled.weight"]["bounds"] == ["-inf", "inf"]
@@ -230,7 +232,7 @@ def test_compat_is_valid_and_merged(reported, written):
 
 def test_results_file_validates_against_its_schema(written):
     for path in written[1]:
-        run = json.loads(path.read_text())
+        run = json.loads(results.read_text(path))
         assert run["schema_version"] == results.SCHEMA_VERSION
         report.merge.validator("results.schema.json").validate(run)
 
@@ -294,7 +296,7 @@ def no_plots(monkeypatch):
 
 def _copy_good(written, directory):
     for path in written[1]:
-        (directory / path.name).write_text(path.read_text())
+        (directory / f"{results.stem(path.name)}.json").write_text(results.read_text(path))
 
 
 @pytest.mark.parametrize("name, content, reason", [
@@ -312,7 +314,7 @@ def test_a_bad_results_file_is_named_and_skipped(written, tmp_path, capsys, no_p
     directory = tmp_path / "results"
     directory.mkdir()
     _copy_good(written, directory)
-    good = written[1][0].read_text()
+    good = results.read_text(written[1][0])
     bad = content(good)
     assert bad != good
     (directory / name).write_text(bad)
@@ -356,13 +358,28 @@ def test_no_results_is_an_error(tmp_path, capsys, setup):
         assert [line.split()[1] for line in err] == ["skipped", "skipped", "error:"]
         assert err[-1].startswith("initspec: error: no usable results files in ")
     else:  # says what is missing and where results are expected
-        missing = "is not a directory" if setup == "absent" else "holds no *.json"
+        missing = ("is not a directory" if setup == "absent"
+                   else "holds no results files (*.json.gz, *.json)")
         assert err == [err[-1]] and missing in err[-1] and "--results DIR" in err[-1]
     assert not out.exists() and not (tmp_path / "out" / "compat.json").exists()
 
 
+def test_a_truncated_compressed_results_file_is_named_and_skipped(written, tmp_path, capsys,
+                                                                   no_plots):
+    directory = tmp_path / "results"
+    directory.mkdir()
+    _copy_good(written, directory)
+    data = written[1][0].read_bytes()
+    (directory / "cut.json.gz").write_bytes(data[: len(data) // 2])
+    assert cli.main(["report", "--results", str(directory),
+                     "--out", str(tmp_path / "out" / "t.md")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[0] == (f"initspec: skipped {directory / 'cut.json.gz'}: not a results file "
+                      "(truncated or not gzip data)")
+
+
 def test_merge_copies_other_helpers_fields_and_derives_drift(written):
-    run = json.loads(written[1][0].read_text())
+    run = json.loads(results.read_text(written[1][0]))
     cell = next(c for c in run["cells"] if c["verdict"] == "pass")
     cell["neutral"] = {"form": "VarianceScaling(1/3, fan_in, uniform)"}
     cell["promises"] = [{"id": "doc", "verdict": "drift"}]
@@ -382,13 +399,13 @@ def test_markdown_shows_verified_recipes_and_docs_drift(written, tmp_path, no_pl
     directory = tmp_path / "results"
     directory.mkdir()
     for path in written[1]:
-        run = json.loads(path.read_text())
+        run = json.loads(results.read_text(path))
         other = second_column(run)
         for r in (run, other):
             annotate(r)
         recipe(other)
-        (directory / path.name).write_text(json.dumps(run))
-        (directory / path.name.replace("fake-", "fake2-")).write_text(json.dumps(other))
+        write_run(directory / path.name, run)
+        write_run(directory / path.name.replace("fake-", "fake2-"), other)
     text = report.render(directory)
     recipes = text.split("## Porting recipes")[1].split("## Docs drift")[0]
     assert "| fake | 1/1 | " in recipes  # fake -> fake2: one generated, one verified
@@ -399,12 +416,12 @@ def test_markdown_shows_verified_recipes_and_docs_drift(written, tmp_path, no_pl
     assert "[He et al. 2015](https://example.invalid/he) (provenance)" in rows[0]
     assert rows[0].endswith("| 1e-30 | float32, bfloat16 |")
     # a recipe whose run fails is not shown as a call
-    for path in directory.glob("fake2-*.json"):
-        run = json.loads(path.read_text())
+    for path in directory.glob("fake2-*.json.gz"):
+        run = read_run(path)
         for cell in run["cells"]:
             if cell.get("recipe"):
                 cell["verdict"] = "fail"
-        path.write_text(json.dumps(run))
+        write_run(path, run)
     recipes = report.render(directory).split("## Porting recipes")[1].split("## Docs drift")[0]
     assert CALL not in recipes and "| fake | 0/1 | " in recipes and "not verified" in recipes
 
@@ -442,7 +459,8 @@ def test_the_headers_state_the_calibration_ledger(written, tmp_path, no_plots):
     out = tmp_path / "COMPATIBILITY.md"
     assert cli.main(["report", "--results", str(written[0]), "--out", str(out)]) == 0
     line = (f"Calibration (calibration.json, verdict epoch {engine.VERDICT_EPOCH}): designed "
-            "false-failure probability p ≤ 0.001 (whole published run, 10 columns); observed 0 "
+            f"false-failure probability p ≤ 0.001 (whole published run, "
+            f"{len(budget.PUBLISHED_COLUMNS)} columns); observed 0 "
             "red full runs in 2 (column runs at this epoch: torch 2, keras-tensorflow 2,")
     table = out.read_text()
     assert f"**{line}" in table
@@ -480,3 +498,20 @@ def test_no_ledger_no_line_and_a_broken_one_is_an_error(written, tmp_path, no_pl
     assert capsys.readouterr().err.startswith(
         f"initspec: error: {tmp_path / 'calibration.json'}: not a calibration ledger (")
     assert not out.exists()  # checked before anything is written
+
+
+def test_an_empty_porting_cell_says_why_it_is_empty():
+    from initspec.report import unported
+
+    rows = unported.unported([{"framework": "equinox", "spec": "equinox"}])
+    keyed = {(r["concept"], r["from"], r["to"]): r["why"] for r in rows}
+    # Equinox has no plain RNN layer; Flax's orthogonal recurrent kernels are not ported
+    assert keyed[("rnn.kernel", "haiku", "equinox")] == "B has no entry of this concept"
+    assert keyed[("lstm.recurrent_kernel", "flax", "equinox")] == \
+        "family orthogonal is not ported"
+    assert ("dense.kernel", "torch", "equinox") not in keyed  # it has a recipe cell
+    assert {r["to"] for r in rows} == {"equinox"}
+    assert unported.unported([{"framework": "mine", "spec": "not-shipped"}]) == []
+    reasons = unported.by_reason(rows)
+    assert sum(n for _, n, _ in reasons) == len(rows)
+    assert [n for _, n, _ in reasons] == sorted((n for _, n, _ in reasons), reverse=True)

@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from conftest import write_run
 from site_data import CALL, CONCEPTS, annotate, recipe, second_column
 
 from initspec import cli, engine, results
@@ -44,13 +45,13 @@ def site(fake_spec, fake_adapter_class, tmp_path_factory) -> Path:
                           sha="0" * 40)
     directory = tmp_path_factory.mktemp("results")
     for path in paths:
-        run = json.loads(path.read_text())
+        run = json.loads(results.read_text(path))
         other = second_column(run)
         for r in (run, other):
             annotate(r)
         recipe(other)
-        (directory / path.name).write_text(json.dumps(run))
-        (directory / path.name.replace("fake-", "fake2-")).write_text(json.dumps(other))
+        write_run(directory / path.name, run)
+        write_run(directory / path.name.replace("fake-", "fake2-"), other)
     out = tmp_path_factory.mktemp("reports")
     assert cli.main(["report", "--results", str(directory),
                      "--out", str(out / "COMPATIBILITY.md")]) == 0

@@ -114,7 +114,7 @@ def test_evaluate_stores_evidence_for_random_cells_only(fake_spec, fake_adapter_
     for exact in ("Dense.bias", "init.orthogonal", "init.eye", "Legacy.weight", "Broken.weight"):
         assert by[exact].evidence is None, exact
     (path,) = results.write(evaluated, plan, tmp_path, sha="0" * 40)
-    run = json.loads(path.read_text())
+    run = json.loads(results.read_text(path))
     merge.validator("results.schema.json").validate(run)
     cells = {c["entry"]: c for c in run["cells"]}
     assert cells["Dense.weight"]["evidence"]["histogram"]["observed"]
@@ -127,7 +127,7 @@ def test_schema_rejects_broken_evidence(fake_spec, fake_adapter_class, tmp_path)
                              match="Dense.weight")
     (path,) = results.write([engine.evaluate(plan, c, adapter) for c in plan.cells], plan,
                             tmp_path, sha="0" * 40)
-    run = json.loads(path.read_text())
+    run = json.loads(results.read_text(path))
     del run["cells"][0]["evidence"]["histogram"]["observed"]
     errors = list(merge.validator("results.schema.json").iter_errors(run))
     assert errors and any("observed" in e.message or "oneOf" in str(e.validator) for e in errors)

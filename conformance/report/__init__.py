@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from initspec.calibration import calibration_record
-from initspec.report import markdown, merge, site
+from initspec.report import markdown, merge, site, unported
 from initspec.results import named_version
 
 
@@ -38,6 +38,7 @@ def build(results_dir: Path) -> tuple[dict[str, Any], list[list[Any]], merge.Loa
                          + (f" ({len(loaded.skipped)} skipped, named above)"
                             if loaded.skipped else ""))
     compat, details = merge.merge(loaded)
+    compat["unported"] = unported.unported(compat["runs"])
     return compat, details, loaded
 
 

@@ -12,6 +12,8 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from initspec.report import unported
+
 SYMBOL = {"pass": "✅", "fail": "❌", "known-deviation": "⚠️", "skip": "➖", "error": "💥"}
 # The porting question the table must answer at a glance: these concepts, from this source.
 KEY_CONCEPTS = ("dense.kernel", "dense.bias", "conv.kernel", "conv.bias", "lstm.kernel",
@@ -171,6 +173,8 @@ def render(compat: dict[str, Any], site_link: str = "site/index.html") -> str:
         key_source=key_source, key_concepts=[c for c in KEY_CONCEPTS if c in table],
         verified=verified, drift=drift_rows(compat), summaries=framework_summaries(compat),
         totals=dict(totals), change_text=change_text,
+        unported=unported.by_reason(compat.get("unported") or []),
+        unported_total=len(compat.get("unported") or []),
         versions=compat.get("versions") or NO_VERSIONS)
 
 

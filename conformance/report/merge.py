@@ -8,7 +8,7 @@ present, never invented). What repeats across a column's dtypes is stated once: 
 per id). Each check's message, the reproducer and the plot evidence stay in the results files
 (each run names its file); the site carries the messages and reproducers as its cell details.
 
-Results of another release (``<column>-<device>-<dtype>@<version>.json``, `nox -s versions`)
+Results of another release (``<column>-<device>-<dtype>@<version>.json.gz``, `nox -s versions`)
 are not table columns: ``versions`` lists their runs and what differs between the releases
 measured (report/changes.py, "changed in").
 """
@@ -67,9 +67,9 @@ def problem(path: Path) -> tuple[dict[str, Any] | None, str | None]:
 
 
 def load_all(directory: Path) -> Loaded:
-    """Every ``*.json`` in ``directory`` (sorted), the usable ones and the skipped ones."""
+    """Every results file in ``directory`` (sorted), the usable ones and the skipped ones."""
     loaded = Loaded()
-    for path in sorted(directory.glob("*.json")):
+    for path in results.paths(directory):
         run, why = problem(path)
         if run is None:
             loaded.skipped.append((path, why or "unusable"))
