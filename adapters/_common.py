@@ -117,3 +117,15 @@ def read_param(param: str, get: Callable[[str], Any]) -> Any:
 def param_expr(param: str, prefix: str) -> str:
     """``m.a + m.b`` for reproducer snippets (``prefix`` = ``"m."``)."""
     return " + ".join(f"{prefix}{t}" for t in param_terms(param))
+
+
+#: Values per call of a framework's bulk primitive in ``Adapter.primitive`` (64 MB of float32).
+PRIMITIVE_CHUNK = 1 << 24
+
+
+def in_chunks(count: int, draw: Callable[[int], Any]) -> None:
+    """Call ``draw(k)`` for chunks of at most PRIMITIVE_CHUNK values, ``count`` in all."""
+    while count > 0:
+        k = min(count, PRIMITIVE_CHUNK)
+        draw(k)
+        count -= k

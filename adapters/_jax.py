@@ -18,6 +18,7 @@ import jaxlib
 import numpy as np
 
 from initspec.adapter import Adapter
+from initspec.adapters._common import in_chunks
 
 _Sample = TypeVar("_Sample", bound=Callable[..., np.ndarray])
 
@@ -33,6 +34,13 @@ class JaxFamilyAdapter(Adapter):
 
     def environment(self) -> dict[str, str]:
         return {self.spec: self.version(), "jax": jax.__version__, "jaxlib": jaxlib.__version__}
+
+    def primitive(self, count: int, dtype: str, device: str) -> None:
+        """``jax.random.uniform`` in chunks, each one compiled call (compiled once per size)."""
+        with jax.enable_x64(dtype == "float64"), jax.default_device(jax.devices(device)[0]):
+            key = jax.random.key(0)
+            draw = jax.jit(jax.random.uniform, static_argnums=(1, 2))
+            in_chunks(count, lambda k: draw(key, (k,), jnp.dtype(dtype)).block_until_ready())
 
 
 def x64_in_float64_cells(sample: _Sample) -> _Sample:

@@ -31,6 +31,7 @@ from initspec.adapter import Adapter, AdapterUnavailable, SampleRequest, Unsuppo
 from initspec.adapters._common import (
     accepted_names,
     build_initializer,
+    in_chunks,
     is_unsupported_error,
     resolve_target,
     split_kwargs,
@@ -198,6 +199,12 @@ class KerasTensorflowAdapter(_KerasAdapter):
         kinds = {d.device_type.lower() for d in tf.config.list_logical_devices()}
         return ["cpu", *sorted(kinds - {"cpu"})]
 
+    def primitive(self, count: int, dtype: str, device: str) -> None:
+        """The backend's own primitive, ``tf.random.uniform`` (Keras's layers sit on it)."""
+        import tensorflow as tf
+        with tf.device(device.upper()):
+            in_chunks(count, lambda k: tf.random.uniform((k,), dtype=dtype).numpy())
+
 
 class KerasJaxAdapter(_KerasAdapter):
     name = "keras-jax"
@@ -223,6 +230,9 @@ class KerasJaxAdapter(_KerasAdapter):
     def devices(self) -> list[str]:
         return self._jax.devices()
 
+    def primitive(self, count: int, dtype: str, device: str) -> None:
+        self._jax.JaxFamilyAdapter.primitive(self, count, dtype, device)  # type: ignore[arg-type]
+
 
 class KerasTorchAdapter(_KerasAdapter):
     name = "keras-torch"
@@ -232,6 +242,11 @@ class KerasTorchAdapter(_KerasAdapter):
         from initspec.adapters.torch import torch_devices  # torch is imported by keras already
 
         return torch_devices()
+
+    def primitive(self, count: int, dtype: str, device: str) -> None:
+        from initspec.adapters.torch import TorchAdapter
+
+        TorchAdapter.primitive(self, count, dtype, device)  # type: ignore[arg-type]
 
 
 

@@ -25,6 +25,7 @@ from initspec.adapters._common import (
     accepted_names,
     build_initializer,
     call_repr,
+    in_chunks,
     is_unsupported_error,
     param_expr,
     read_param,
@@ -50,6 +51,14 @@ class MlxAdapter(Adapter):
 
     def devices(self) -> list[str]:
         return [kind for kind in ("cpu", "gpu") if mx.is_available(getattr(mx, kind))]
+
+    def primitive(self, count: int, dtype: str, device: str) -> None:
+        dt = getattr(mx, dtype)
+        mx.set_default_device(getattr(mx, device))
+        try:
+            in_chunks(count, lambda k: mx.eval(mx.random.uniform(shape=(k,), dtype=dt)))
+        except (ValueError, RuntimeError) as exc:  # float64 has no CPU kernel for some ops
+            raise Unsupported(f"mlx.random.uniform in {dtype}: {exc}") from None
 
     def sample(self, request: SampleRequest) -> np.ndarray:
         dtype = getattr(mx, request.dtype)

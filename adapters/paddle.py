@@ -37,6 +37,7 @@ from initspec.adapters._common import (
     accepted_names,
     build_initializer,
     call_repr,
+    in_chunks,
     is_unsupported_error,
     param_expr,
     read_param,
@@ -61,6 +62,13 @@ class PaddleAdapter(Adapter):
         if paddle.device.is_compiled_with_cuda() and paddle.device.cuda.device_count() > 0:
             devices.append("gpu")
         return devices
+
+    def primitive(self, count: int, dtype: str, device: str) -> None:
+        paddle.set_device(device)
+        try:
+            in_chunks(count, lambda k: paddle.rand([k], dtype=dtype).numpy())
+        except (ValueError, RuntimeError, NotImplementedError) as exc:  # no CPU kernel for it
+            raise Unsupported(f"paddle.rand in {dtype}: {str(exc).splitlines()[0]}") from None
 
     def sample(self, request: SampleRequest) -> np.ndarray:
         paddle.set_device(request.device)

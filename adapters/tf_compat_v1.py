@@ -37,6 +37,7 @@ from initspec.adapters._common import (
     accepted_names,
     build_initializer,
     call_repr,
+    in_chunks,
     resolve_target,
     split_kwargs,
 )
@@ -64,6 +65,10 @@ class TFCompatV1Adapter(Adapter):
             if name not in found:
                 found.append(name)
         return found
+
+    def primitive(self, count: int, dtype: str, device: str) -> None:
+        with tf.device(_tf_device(device)):
+            in_chunks(count, lambda k: tf.random.uniform((k,), dtype=dtype).numpy())
 
     def sample(self, request: SampleRequest) -> np.ndarray:
         dtype = tf.as_dtype(request.dtype)

@@ -34,6 +34,7 @@ from initspec.adapters._common import (
     accepted_names,
     build_initializer,
     call_repr,
+    in_chunks,
     param_expr,
     read_param,
     resolve_target,
@@ -56,6 +57,10 @@ class TinygradAdapter(Adapter):
 
     def devices(self) -> list[str]:
         return [Device.DEFAULT.lower()]
+
+    def primitive(self, count: int, dtype: str, device: str) -> None:
+        dt = getattr(dtypes, _DTYPES[dtype])
+        in_chunks(count, lambda k: Tensor.rand(k, dtype=dt, device=device.upper()).realize())
 
     def sample(self, request: SampleRequest) -> np.ndarray:
         dtype = getattr(dtypes, _DTYPES[request.dtype])

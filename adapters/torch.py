@@ -13,6 +13,7 @@ from initspec.adapters._common import (
     accepted_names,
     build_initializer,
     call_repr,
+    in_chunks,
     is_unsupported_error,
     param_expr,
     read_param,
@@ -32,6 +33,12 @@ class TorchAdapter(Adapter):
 
     def devices(self) -> list[str]:
         return torch_devices()
+
+    def primitive(self, count: int, dtype: str, device: str) -> None:
+        dt = getattr(torch, dtype)
+        in_chunks(count, lambda k: torch.rand(k, dtype=dt, device=device))
+        if device == "cuda":
+            torch.cuda.synchronize()
 
     def sample(self, request: SampleRequest) -> np.ndarray:
         dtype = getattr(torch, request.dtype)

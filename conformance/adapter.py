@@ -126,6 +126,13 @@ class Adapter(abc.ABC):
         buffers in their own dtype. Raise :class:`Unsupported` for what the framework can't do.
         """
 
+    def primitive(self, count: int, dtype: str, device: str) -> None:
+        """Draw ``count`` uniform values of ``dtype`` on ``device`` with the framework's own bulk
+        primitive (``torch.rand``, ``jax.random.uniform``, ...) and wait until they exist: the
+        bench's physical limit, what drawing the suite's values costs at least in this framework.
+        Optional: raise :class:`Unsupported` (the default) and the bench says there is none."""
+        raise Unsupported(f"{self.name} states no bulk primitive (Adapter.primitive)")
+
     def reproducer(self, request: SampleRequest) -> str:
         """A few lines of framework code that reproduce the first draw of ``request``."""
         return ""

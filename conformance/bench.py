@@ -6,6 +6,11 @@ process would charge those to one side only (keras-jax's cached compilations mad
 14x faster than the same calls from cold). The ratio is wall time over wall time; the run's own
 split (sampling vs checks) comes from its results records; the peak RSS is that of the larger of
 the two processes.
+
+The **physical limit** is what the run cannot go below in this framework: its own bulk primitive
+(``Adapter.primitive``: ``torch.rand``, ``jax.random.uniform``, ...) drawing as many values as the
+adapter returned for the run's cells (per device and dtype; timed after one warm-up call per chunk
+size, in a fresh process), plus the checks' own cost (the records' ``seconds_check``).
 """
 
 from __future__ import annotations
@@ -34,11 +39,13 @@ from initspec.results import read_text
 
 def generate(framework: str, *, seed: int, budget: float, resolution: float,
              devices: list[str] | None, dtypes: list[str] | None, match: str | None,
-             digests: dict[str, str] | None = None, spec: str | None = None) -> float:
+             digests: dict[str, str] | None = None, spec: str | None = None,
+             values: dict[str, int] | None = None) -> float:
     """Draw every cell's samples through the adapter, no checks; returns the drawing seconds.
 
     ``digests``: filled with cell id -> sha256 of the sample (dtype, shape and bytes); ``spec``:
-    another spec file than the adapter's own (a third-party column's)."""
+    another spec file than the adapter's own (a third-party column's); ``values``: filled with
+    "device:dtype" -> the number of values the adapter returned."""
     adapter = load_adapter(framework)
     path = Path(spec) if spec else framework_spec_path(adapter.spec)
     plan = engine.build_plan(load_framework(path), adapter, seed=seed, budget=budget,
@@ -52,6 +59,9 @@ def generate(framework: str, *, seed: int, budget: float, resolution: float,
             sample = adapter.sample(engine.request_for(plan, cell))
             if digests is not None:
                 digests[cell.id] = _digest(sample)
+            if values is not None:
+                key = f"{cell.device}:{cell.dtype}"
+                values[key] = values.get(key, 0) + int(np.size(sample))
     return time.perf_counter() - start
 
 
@@ -123,8 +133,11 @@ def bench(framework: str, pytest_argv: list[str], *, seed: int, budget: float,
     """Time the conformance run (pytest with ``pytest_argv``, as ``initspec run`` builds it) and
     raw generation, each in its own process; ``results``: also keep the run's results there."""
     options = _generation_options(seed, budget, resolution, devices, dtypes, match, spec)
-    generation, _ = _timed([sys.executable, "-m", "initspec.bench", "--framework", framework,
-                            *options])
+    with tempfile.TemporaryDirectory() as scratch:
+        counts = Path(scratch) / "values.json"
+        generation, _ = _timed([sys.executable, "-m", "initspec.bench", "--framework", framework,
+                                *options, "--values", str(counts)])
+        values = json.loads(counts.read_text()) if counts.exists() else {}
     with tempfile.TemporaryDirectory() as scratch:
         # the run's records give its sampling / checks split (a partial run writes none)
         out = results or scratch
@@ -137,6 +150,7 @@ def bench(framework: str, pytest_argv: list[str], *, seed: int, budget: float,
             for cell in json.loads(read_text(path))["cells"]:
                 sampling += cell["seconds_sample"]
                 checking += cell["seconds_check"]
+    limit = physical_limit(framework, values, checking)
     peak_gb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20
     split = (f" (sampling {sampling:.1f} s, checks {checking:.1f} s, start-up, pytest and the "
              f"rest {full - sampling - checking:.1f} s)" if sampling else "")
@@ -144,7 +158,59 @@ def bench(framework: str, pytest_argv: list[str], *, seed: int, budget: float,
           f"{generation:.1f} s (both wall, each a fresh process); ratio {full / generation:.2f} "
           f"(target <= 1.5); peak RSS {peak_gb:.2f} GB (target < 4 GB); resolution "
           f"±{100 * resolution:g}%, budget {budget:g}, seed {seed}", flush=True)
+    if isinstance(limit, str):
+        print(f"bench {framework}: physical limit: {limit}", flush=True)
+    else:
+        primitive, count = limit
+        floor = primitive + checking
+        checks = (f"checks {checking:.1f} s" if sampling else
+                  "checks not counted: a partial run writes no records")
+        print(f"bench {framework}: physical limit {floor:.1f} s = bulk primitive {primitive:.1f} s "
+              f"for {count:,} values + {checks}; ratio to it {full / floor:.2f} (target <= 2)",
+              flush=True)
     return 0 if code in (0, 1) else int(code)
+
+
+def physical_limit(framework: str, values: dict[str, int],
+                   checking: float) -> tuple[float, int] | str:
+    """(seconds of the framework's bulk primitive for ``values`` ("device:dtype" -> the values
+    the generation side drew), values), timed in a fresh process; a one-line reason instead
+    when there is nothing to time or no primitive."""
+    if not values:
+        return "no cell drew values (nothing to compare)"
+    with tempfile.TemporaryDirectory() as scratch:
+        out = Path(scratch) / "primitive.json"
+        proc = subprocess.run([sys.executable, "-m", "initspec.bench", "--framework", framework,
+                               "--primitive", json.dumps(values), "--digests", str(out)],
+                              capture_output=True, text=True, check=False)
+        if proc.returncode != 0 or not out.exists():
+            lines = (proc.stderr or proc.stdout).strip().splitlines()
+            return f"not measured ({lines[-1] if lines else f'exit {proc.returncode}'})"
+        timed = json.loads(out.read_text())
+    if timed.get("unsupported"):
+        return f"not measured ({timed['unsupported']})"
+    return float(timed["seconds"]), sum(values.values())
+
+
+def time_primitive(framework: str, values: dict[str, int]) -> dict[str, Any]:
+    """Time ``Adapter.primitive`` over ``values`` ("device:dtype" -> count), after one warm-up
+    call per chunk size (a compilation is not a draw)."""
+    from initspec.adapter import Unsupported
+    from initspec.adapters._common import PRIMITIVE_CHUNK
+
+    adapter = load_adapter(framework)
+    seconds = 0.0
+    try:
+        for key, count in sorted(values.items()):
+            device, dtype = key.split(":")
+            for size in {min(count, PRIMITIVE_CHUNK), count % PRIMITIVE_CHUNK} - {0}:
+                adapter.primitive(size, dtype, device)
+            start = time.perf_counter()
+            adapter.primitive(count, dtype, device)
+            seconds += time.perf_counter() - start
+    except Unsupported as exc:
+        return {"unsupported": str(exc)}
+    return {"seconds": seconds}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -159,13 +225,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--match")
     parser.add_argument("--spec")
     parser.add_argument("--digests", help="write cell id -> sha256 of its sample here (JSON)")
+    parser.add_argument("--values", help='write {"device:dtype": values drawn} here (JSON)')
+    parser.add_argument("--primitive", help='time Adapter.primitive instead: JSON {"device:dtype": '
+                        'count}; the result goes to --digests')
     args = parser.parse_args(argv)
+    if args.primitive:
+        timed = time_primitive(args.framework, json.loads(args.primitive))
+        Path(args.digests).write_text(json.dumps(timed))
+        return 0
     digests: dict[str, str] | None = {} if args.digests else None
+    values: dict[str, int] | None = {} if args.values else None
     seconds = generate(args.framework, seed=args.seed, budget=args.budget,
                        resolution=args.resolution, devices=args.device, dtypes=args.dtype,
-                       match=args.match, digests=digests, spec=args.spec)
+                       match=args.match, digests=digests, spec=args.spec, values=values)
     if args.digests:
         Path(args.digests).write_text(json.dumps(digests))
+    if args.values:
+        Path(args.values).write_text(json.dumps(values))
     print(f"raw generation {args.framework}: drawing {seconds:.1f} s", flush=True)
     return 0
 

@@ -84,6 +84,14 @@ class FakeAdapter(Adapter):
     def devices(self) -> list[str]:
         return ["cpu"]
 
+    def primitive(self, count: int, dtype: str, device: str) -> None:
+        """numpy's bulk uniform: the fake framework's own primitive (the bench's limit)."""
+        from initspec.adapters._common import in_chunks
+
+        rng = np.random.default_rng(0)
+        in_chunks(count, lambda k: rng.random(k, dtype=np.float64 if dtype == "float64"
+                                              else np.float32))
+
     def sample(self, request: SampleRequest) -> np.ndarray:
         rng = np.random.default_rng(request.seed)
         kind = request.target.removeprefix("fake.").replace(".", "_")

@@ -555,3 +555,20 @@ def test_check_cache_on_a_selection_that_draws_nothing(tmp_path):
                     "--match", "Broken.weight", "--dtype", "float32", *FAST, cwd=tmp_path)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "the selection draws no cell" in error_line(proc)
+
+
+@pytest.mark.parametrize(("column", "text"), [
+    ("fake", r"physical limit [\d.]+ s = bulk primitive [\d.]+ s for [\d,]+ values \+ checks "
+             r"not counted: a partial run writes no records; ratio to it [\d.]+ \(target <= 2\)"),
+    ("fake-no-primitive", r"physical limit: not measured \(fake-no-primitive states no bulk "
+                          r"primitive \(Adapter.primitive\)\)"),
+])
+def test_bench_states_the_physical_limit(tmp_path, column, text):
+    """The ratio to the framework's own bulk primitive drawing as many values as the adapter
+    returned, plus the checks' cost; or, for an adapter without a primitive, why there is none."""
+    import re
+
+    proc = initspec("bench", "--framework", column, "--spec", str(FAKE), *DENSE, *FAST,
+                    cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert re.search(text, proc.stdout), proc.stdout

@@ -70,3 +70,14 @@ class CacheSensitiveAdapter(FakeColumn):
         if os.environ.get("JAX_COMPILATION_CACHE_DIR"):
             values = np.nextafter(values, np.inf)
         return values
+
+
+class NoPrimitiveAdapter(FakeColumn):
+    """States no bulk primitive (the Adapter default): the bench says so instead of a ratio."""
+
+    name = "fake-no-primitive"
+
+    def primitive(self, count, dtype, device):
+        from initspec.adapter import Adapter
+
+        return Adapter.primitive(self, count, dtype, device)
