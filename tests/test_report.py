@@ -5,6 +5,7 @@ tests/test_site_browser.py; the evidence for plots: tests/test_site_evidence.py.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from conftest import read_run, write_run
@@ -515,3 +516,15 @@ def test_an_empty_porting_cell_says_why_it_is_empty():
     reasons = unported.by_reason(rows)
     assert sum(n for _, n, _ in reasons) == len(rows)
     assert [n for _, n, _ in reasons] == sorted((n for _, n, _ in reasons), reverse=True)
+
+
+def test_the_committed_reports_fit_their_size_budget():
+    """Issue 8: the committed reports/ (results, compat.json, table, site with its plots, audits)
+    stay under 40 MB in all, so a clone stays small as columns and versions are added."""
+    root = Path(__file__).resolve().parents[1] / "reports"
+    sizes = {p: p.stat().st_size for p in root.rglob("*") if p.is_file()}
+    total = sum(sizes.values())
+    biggest = sorted(sizes, key=sizes.get, reverse=True)[:3]
+    assert total < 40_000_000, (f"reports/ holds {total / 1e6:.1f} MB (budget 40 MB); largest: "
+                                + ", ".join(f"{p.relative_to(root)} {sizes[p] / 1e6:.1f} MB"
+                                            for p in biggest))

@@ -43,6 +43,9 @@ function start(DATA, DETAILS) {
       conceptCell.set(c.run + "|" + c.concept, c);
     }
   }
+  // why a (source spec, concept, target spec) has no recipe (initspec.report.unported)
+  const unported = new Map((DATA.unported || []).map((u) => [u.from + "|" + u.concept + "|" + u.to, u.why]));
+  const specOf = new Map(DATA.runs.map((r) => [r.framework, r.spec || r.framework]));
   const concepts = [...new Set(DATA.cells.filter((c) => c.concept && !c.recipe)
     .map((c) => c.concept))].sort();
   const sources = [...new Set(DATA.cells.filter((c) => c.recipe)
@@ -97,6 +100,8 @@ function start(DATA, DETAILS) {
       if (f.source && framework !== f.source) {
         const c = recipeCell.get(run + "|" + f.source + "|" + concept);
         if (c) return {cell: c, recipe: true};
+        const why = unported.get(f.source + "|" + concept + "|" + specOf.get(framework));
+        if (why) return {cell: null, why: why};
       } else {
         const c = conceptCell.get(run + "|" + concept);
         if (c) return {cell: c, recipe: false};
@@ -124,13 +129,14 @@ function start(DATA, DETAILS) {
     const rows = [];
     for (const concept of concepts) {
       const found = cols.map((x) => matrixCell(x, concept, f));
-      const own = found.filter((m) => m);
+      const own = found.filter((m) => m && m.cell);
       if (!own.length) continue;
       const text = [concept, ...own.map((m) => m.cell.entry)].join(" ").toLowerCase();
       if (f.text && !text.includes(f.text)) continue;
       if ((f.verdict || f.drift) && !own.some((m) => cellMatches(m.cell, f))) continue;
       const tds = found.map((m, i) => {
         if (!m) return '<td class="none"></td>';
+        if (!m.cell) return `<td class="none"><span class="gap">no recipe: ${esc(m.why)}</span></td>`;
         const c = m.cell;
         const cls = (cols[i] === f.source ? "source " : "") + (cellMatches(c, f) ? "" : "dim");
         const body = m.recipe ? renderRecipe(c) :
