@@ -560,8 +560,8 @@ def test_check_cache_on_a_selection_that_draws_nothing(tmp_path):
 @pytest.mark.parametrize(("column", "text"), [
     ("fake", r"physical limit [\d.]+ s = bulk primitive [\d.]+ s for [\d,]+ values \+ checks "
              r"not counted: a partial run writes no records; ratio to it [\d.]+ \(target <= 2\)"),
-    ("fake-no-primitive", r"physical limit: not measured \(fake-no-primitive states no bulk "
-                          r"primitive \(Adapter.primitive\)\)"),
+    ("fake-no-primitive", r"physical limit: not measured \(cpu:float32: fake-no-primitive states "
+                          r"no bulk primitive \(Adapter.primitive\)\)"),
 ])
 def test_bench_states_the_physical_limit(tmp_path, column, text):
     """The ratio to the framework's own bulk primitive drawing as many values as the adapter
