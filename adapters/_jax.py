@@ -36,11 +36,7 @@ class JaxFamilyAdapter(Adapter):
         return {self.spec: self.version(), "jax": jax.__version__, "jaxlib": jaxlib.__version__}
 
     def primitive(self, count: int, dtype: str, device: str) -> None:
-        """``jax.random.uniform`` in chunks, each one compiled call (compiled once per size)."""
-        with jax.enable_x64(dtype == "float64"), jax.default_device(jax.devices(device)[0]):
-            key = jax.random.key(0)
-            draw = jax.jit(jax.random.uniform, static_argnums=(1, 2))
-            in_chunks(count, lambda k: draw(key, (k,), jnp.dtype(dtype)).block_until_ready())
+        primitive(count, dtype, device)
 
 
 def x64_in_float64_cells(sample: _Sample) -> _Sample:
@@ -105,6 +101,15 @@ def draw(fn: Callable[[jax.Array], Any], seed: int, count: int, device: str,
                 chunk = jnp.concatenate([chunk, jax.device_put(pad, target)])
             parts.append(np.asarray(batched(chunk)))
     return np.concatenate(parts)[:count]
+
+
+def primitive(count: int, dtype: str, device: str) -> None:
+    """``jax.random.uniform`` in chunks, each one compiled call (compiled once per size); shared
+    with keras on the jax backend."""
+    with jax.enable_x64(dtype == "float64"), jax.default_device(jax.devices(device)[0]):
+        key = jax.random.key(0)
+        draw = jax.jit(jax.random.uniform, static_argnums=(1, 2))
+        in_chunks(count, lambda k: draw(key, (k,), jnp.dtype(dtype)).block_until_ready())
 
 
 def to_numpy(x: Any) -> np.ndarray:

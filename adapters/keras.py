@@ -231,7 +231,7 @@ class KerasJaxAdapter(_KerasAdapter):
         return self._jax.devices()
 
     def primitive(self, count: int, dtype: str, device: str) -> None:
-        self._jax.JaxFamilyAdapter.primitive(self, count, dtype, device)  # type: ignore[arg-type]
+        self._jax.primitive(count, dtype, device)
 
 
 class KerasTorchAdapter(_KerasAdapter):
@@ -244,9 +244,9 @@ class KerasTorchAdapter(_KerasAdapter):
         return torch_devices()
 
     def primitive(self, count: int, dtype: str, device: str) -> None:
-        from initspec.adapters.torch import TorchAdapter
+        from initspec.adapters.torch import torch_primitive
 
-        TorchAdapter.primitive(self, count, dtype, device)  # type: ignore[arg-type]
+        torch_primitive(count, dtype, device)
 
 
 

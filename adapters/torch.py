@@ -35,10 +35,7 @@ class TorchAdapter(Adapter):
         return torch_devices()
 
     def primitive(self, count: int, dtype: str, device: str) -> None:
-        dt = getattr(torch, dtype)
-        in_chunks(count, lambda k: torch.rand(k, dtype=dt, device=device))
-        if device == "cuda":
-            torch.cuda.synchronize()
+        torch_primitive(count, dtype, device)
 
     def sample(self, request: SampleRequest) -> np.ndarray:
         dtype = getattr(torch, request.dtype)
@@ -104,6 +101,14 @@ def torch_devices() -> list[str]:
     if torch.backends.mps.is_available():
         devices.append("mps")
     return devices
+
+
+def torch_primitive(count: int, dtype: str, device: str) -> None:
+    """``torch.rand`` in chunks, waited for (shared with keras on the torch backend)."""
+    dt = getattr(torch, dtype)
+    in_chunks(count, lambda k: torch.rand(k, dtype=dt, device=device))
+    if device == "cuda":
+        torch.cuda.synchronize()
 
 
 def _resolve(target: str):

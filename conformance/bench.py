@@ -181,7 +181,7 @@ def physical_limit(framework: str, values: dict[str, int],
     with tempfile.TemporaryDirectory() as scratch:
         out = Path(scratch) / "primitive.json"
         proc = subprocess.run([sys.executable, "-m", "initspec.bench", "--framework", framework,
-                               "--primitive", json.dumps(values), "--digests", str(out)],
+                               "--primitive", json.dumps(values), "--out", str(out)],
                               capture_output=True, text=True, check=False)
         if proc.returncode != 0 or not out.exists():
             lines = (proc.stderr or proc.stdout).strip().splitlines()
@@ -232,11 +232,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--digests", help="write cell id -> sha256 of its sample here (JSON)")
     parser.add_argument("--values", help='write {"device:dtype": values drawn} here (JSON)')
     parser.add_argument("--primitive", help='time Adapter.primitive instead: JSON {"device:dtype": '
-                        'count}; the result goes to --digests')
+                        'count}; the timing goes to --out')
+    parser.add_argument("--out", help="with --primitive: write the timing here (JSON)")
     args = parser.parse_args(argv)
     if args.primitive:
         timed = time_primitive(args.framework, json.loads(args.primitive))
-        Path(args.digests).write_text(json.dumps(timed))
+        Path(args.out).write_text(json.dumps(timed))
         return 0
     digests: dict[str, str] | None = {} if args.digests else None
     values: dict[str, int] | None = {} if args.values else None
