@@ -11,6 +11,7 @@ import pytest
 from conftest import read_run, write_run
 
 from initspec import budget, cli, engine, report, results
+from initspec.report import packing
 
 DTYPES = ["float32", "bfloat16"]
 SHA = "0123456789abcdef0123456789abcdef01234567"
@@ -58,7 +59,8 @@ def reported(written, tmp_path_factory):
     out = tmp_path_factory.mktemp("reports")
     assert cli.main(["report", "--results", str(directory),
                      "--out", str(out / "COMPATIBILITY.md")]) == 0
-    return out, json.loads((out / "compat.json").read_text()), \
+    # compat.json stores what the dtypes repeat once: a reader expands it (report.packing)
+    return out, packing.expand(json.loads((out / "compat.json").read_text())), \
         (out / "COMPATIBILITY.md").read_text()
 
 
@@ -206,8 +208,9 @@ def test_report_cli_without_plots_draws_none_and_the_site_says_so(written, tmp_p
 
 
 def test_compat_is_valid_and_merged(reported, written):
-    _, compat, _ = reported
-    report.merge.validator("compat.schema.json").validate(compat)
+    out, compat, _ = reported
+    report.merge.validator("compat.schema.json").validate(
+        json.loads((out / "compat.json").read_text()))  # the file as written, packed
     runs = results.load(written[0])
     assert [(r["framework"], r["dtype"]) for r in compat["runs"]] == [
         ("fake", "float32"), ("fake", "bfloat16")]  # framework, device, float32 first
@@ -528,3 +531,25 @@ def test_the_committed_reports_fit_their_size_budget():
     assert total < 40_000_000, (f"reports/ holds {total / 1e6:.1f} MB (budget 40 MB); largest: "
                                 + ", ".join(f"{p.relative_to(root)} {sizes[p] / 1e6:.1f} MB"
                                             for p in biggest))
+
+
+def test_compat_json_stores_repeated_values_once_and_reads_back_whole():
+    from initspec.report import packing
+
+    def cell(dtype, form, says, **more):
+        return {"column": "c", "entry": "e", "case": "k", "dtype": dtype, "shape": [3, 2],
+                "neutral": {"form": form}, **more,
+                "promises": [{"id": "p", "by": "docs", "says": says, "verdict": "holds"}]}
+
+    compat = {"runs": [], "cells": [cell("float32", "U(0, 1)", "uniform", fans={"fan_in": 2}),
+                                    cell("float16", "U(0, 1)", "uniform"),
+                                    cell("bfloat16", "N(0, 1)", "uniform")]}
+    packed = packing.pack(compat)
+    # only what every cell of the key holds alike is shared: the shape and the promise's text,
+    # not the neutral form (bfloat16's differs) nor the fans (two cells lack them)
+    assert packed["shared"] == {"cases": {"c|e|k": {"shape": [3, 2]}},
+                                "promises": {"c|e|p": {"by": "docs", "says": "uniform"}}}
+    assert all("shape" not in c and c["promises"] == [{"id": "p", "verdict": "holds"}]
+               for c in packed["cells"])
+    assert packing.expand(packed) == compat
+    assert compat["cells"][0]["shape"] == [3, 2]  # pack copies, never edits

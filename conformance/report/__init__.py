@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from initspec.calibration import calibration_record
-from initspec.report import markdown, merge, site, unported
+from initspec.report import markdown, merge, packing, site, unported
 from initspec.results import named_version
 
 
@@ -65,13 +65,14 @@ def write_report(results_dir: Path, out: Path, site_dir: Path | None = None,
     drawn = site.draw_plots(site_dir, evidence) if plots else {}
     for cell in compat["cells"]:
         cell["plot"] = drawn.get(cell["id"])
-    error = next(iter(merge.validator("compat.schema.json").iter_errors(compat)), None)
+    packed = packing.pack(compat)  # what every dtype repeats, once (readers: packing.expand)
+    error = next(iter(merge.validator("compat.schema.json").iter_errors(packed)), None)
     if error is not None:  # our own output: a bug, but say it in one line
         raise ValueError(f"merged data does not match compat.schema.json: {error.message[:200]}")
     out.parent.mkdir(parents=True, exist_ok=True)
     (out.parent / "compat.json").write_text(
-        json.dumps(compat, ensure_ascii=False, separators=(",", ":")) + "\n")
-    index = site.write(compat, details, site_dir)
+        json.dumps(packed, ensure_ascii=False, separators=(",", ":")) + "\n")
+    index = site.write(packed, details, site_dir)
     markdown.write(compat, out, os.path.relpath(index, out.parent))
     if loaded.skipped:
         raise SkippedResults(f"{len(loaded.skipped)} results file(s) skipped (named above); "

@@ -8,7 +8,21 @@ async function unpack(b64) {
 }
 unpack(window.INITSPEC_GZ).then(({compat, details}) => start(compat, details));
 
-function start(DATA, DETAILS) {
+function expand(packed) {
+  // compat.json stores what every dtype repeats once (initspec/report/packing.py): put it back
+  const shared = packed.shared || {};
+  const cases = shared.cases || {}, texts = shared.promises || {};
+  packed.cells = packed.cells.map((own) => {
+    const key = own.column + "|" + own.entry;
+    const c = {...(cases[key + "|" + own.case] || {}), ...own};
+    if (c.promises) c.promises = c.promises.map((p) => ({...(texts[key + "|" + p.id] || {}), ...p}));
+    return c;
+  });
+  return packed;
+}
+
+function start(PACKED, DETAILS) {
+  const DATA = expand(PACKED);
   // marks every system font has (DejaVu included): colour-emoji fonts are often missing
   const SYMBOL = {"pass": "✓", "fail": "✗", "known-deviation": "⚠", "skip": "–", "error": "!"};
   const DTYPE_ORDER = {"float32": 0, "float64": 1, "float16": 2, "bfloat16": 3};
